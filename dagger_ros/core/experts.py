@@ -1,0 +1,118 @@
+"""Scripted experts: given an observation vector, the action a competent controller takes.
+
+Experts read only the observation (what a learner sees), so the same expert labels states
+that come from a real robot's topics, a replay or the simulator alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dagger_ros.core.config import ConfigError
+from dagger_ros.core.tasks import Task
+from dagger_ros.core.tasks.drive import LOOKAHEADS, wrap_angle
+
+
+class Expert:
+    """Maps an observation to an action. ``name`` is recorded as the label source."""
+
+    name = ""
+
+    def __init__(self, task: Task):
+        self.task = task
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class ReachIKExpert(Expert):
+    """Joint-space servo towards an analytic inverse-kinematics solution of the target.
+
+    The arm has four solutions for a reachable point (facing the target or reaching back
+    over the top, elbow bent either way); the expert takes the one inside the joint limits
+    nearest to the current configuration, so it never drives a joint into its stop, and
+    moves all joints along a straight line in joint space with a saturated P law.
+    It reads the joint positions and the target from the observation, and the link lengths
+    and joint limits from the model.
+    """
+
+    name = "scripted/reach_ik"
+    gain = 5.0  # 1/s, joint-space P gain
+    margin = 0.05  # rad kept from a joint limit
+
+    def __init__(self, task: Task):
+        super().__init__(task)
+        m = task.model
+        self.shoulder_height = float(m.body("base").pos[2] + m.body("upper_arm").pos[2])
+        self.upper_length = float(m.body("forearm").pos[2])
+        self.forearm_length = float(m.site("end_effector").pos[2])
+        self.limits = task.ranges.copy()  # rows: joint, [low, high]; (0, 0) = unlimited
+        self._low, self._high = task.action_limits()
+
+    def solutions(self, target: np.ndarray, yaw_now: float) -> list[np.ndarray]:
+        """All joint configurations that put the end effector on ``target``."""
+        l1, l2 = self.upper_length, self.forearm_length
+        radial = float(np.hypot(target[0], target[1]))
+        z = target[2] - self.shoulder_height
+        azimuth = np.arctan2(target[1], target[0])
+        out = []
+        for yaw, r in ((azimuth, radial), (azimuth + np.pi, -radial)):
+            yaw = yaw_now + wrap_angle(yaw - yaw_now)  # the base turns the short way
+            c = (r * r + z * z - l1 * l1 - l2 * l2) / (2 * l1 * l2)
+            elbow0 = float(np.arccos(np.clip(c, -1.0, 1.0)))
+            for elbow in (elbow0, -elbow0):
+                shoulder = np.arctan2(r, z) - np.arctan2(l2 * np.sin(elbow),
+                                                        l1 + l2 * np.cos(elbow))
+                out.append(np.array([yaw, wrap_angle(shoulder), elbow]))
+        return out
+
+    def _inside_limits(self, q: np.ndarray) -> bool:
+        for value, (low, high) in zip(q, self.limits):
+            if low < high and not (low + self.margin <= value <= high - self.margin):
+                return False
+        return True
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        q = observation[0:3]
+        candidates = [s for s in self.solutions(observation[6:9], q[0]) if self._inside_limits(s)]
+        if not candidates:  # unreachable target: head for the nearest solution anyway
+            candidates = self.solutions(observation[6:9], q[0])
+        goal = min(candidates, key=lambda s: float(np.sum((s - q) ** 2)))
+        qd = self.gain * (goal - q)
+        # scale the whole vector down (not per joint) so the joint-space line is kept
+        over = np.max(np.abs(qd) / self._high)
+        return qd / over if over > 1.0 else qd
+
+
+class DrivePurePursuitExpert(Expert):
+    """Pure pursuit towards a track point ahead, with speed lowered in tight curves."""
+
+    name = "scripted/drive_pure_pursuit"
+    cruise_speed = 1.2  # m/s
+    min_speed = 0.6  # m/s
+
+    def __init__(self, task: Task):
+        super().__init__(task)
+        self._low, self._high = task.action_limits()
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        ahead = observation[4:].reshape(len(LOOKAHEADS), 2)
+        # lookahead point at ~1 m (index 1); curvature of the arc through it
+        x, y = ahead[1]
+        dist2 = max(x * x + y * y, 1e-6)
+        curvature = 2.0 * y / dist2
+        far_x, far_y = ahead[-1]
+        bend = abs(np.arctan2(far_y, max(far_x, 1e-3)))
+        speed = np.clip(self.cruise_speed * (1.0 - 0.6 * bend), self.min_speed, self.cruise_speed)
+        return np.clip(np.array([speed, speed * curvature]), self._low, self._high)
+
+
+EXPERTS: dict[str, type[Expert]] = {"reach": ReachIKExpert, "drive": DrivePurePursuitExpert}
+
+
+def make_expert(task: Task) -> Expert:
+    """The scripted expert of ``task``."""
+    try:
+        return EXPERTS[task.name](task)
+    except KeyError:
+        raise ConfigError(f"no scripted expert for task '{task.name}'") from None

@@ -1,0 +1,35 @@
+"""Run episodes in-process (no ROS): for evaluation, tests and benchmarks."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Iterable
+
+import numpy as np
+
+from dagger_ros.core.tasks import SUCCESS, Task
+
+
+@dataclasses.dataclass
+class EpisodeResult:
+    seed: int
+    outcome: str
+    steps: int
+    episode_return: float
+
+
+def run_episode(task: Task, act: Callable[[np.ndarray], np.ndarray], seed: int) -> EpisodeResult:
+    """One episode of ``task`` from ``seed`` with ``act`` choosing every action."""
+    obs = task.reset(seed)
+    while True:
+        result = task.step(act(obs))
+        obs = result.observation
+        if result.outcome is not None:
+            return EpisodeResult(seed, result.outcome, task.step_count, task.episode_return)
+
+
+def success_rate(task: Task, act: Callable[[np.ndarray], np.ndarray],
+                 seeds: Iterable[int]) -> tuple[float, list[EpisodeResult]]:
+    """Fraction of successful episodes over ``seeds`` and the per-episode results."""
+    results = [run_episode(task, act, s) for s in seeds]
+    return sum(r.outcome == SUCCESS for r in results) / max(len(results), 1), results

@@ -1,0 +1,169 @@
+"""What every simulated task shares: loading its MJCF, stepping at the control rate,
+episode bookkeeping (seed, step, outcome) and the interface the bridge and the experts use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from dagger_ros.core.config import ConfigError
+
+SUCCESS, FAILURE, TIMEOUT = "success", "failure", "timeout"
+OUTCOMES = (SUCCESS, FAILURE, TIMEOUT)
+
+
+def shipped_model(file_name: str) -> Path:
+    """Path of an MJCF scene shipped inside the package (dagger_ros/models)."""
+    return Path(str(resources.files("dagger_ros") / "models" / file_name))
+
+
+def load_model(path: str | Path):
+    """Load an MJCF file; a missing or broken file raises ConfigError naming it."""
+    import mujoco  # heavy import kept out of module import time
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"MJCF model file not found: {path}")
+    try:
+        return mujoco.MjModel.from_xml_path(str(path))
+    except ValueError as exc:  # mujoco reports parse and compile errors as ValueError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown error"
+        raise ConfigError(f"broken MJCF model {path}: {first}") from None
+
+
+@dataclasses.dataclass
+class StepResult:
+    """What one control step produced."""
+
+    observation: np.ndarray
+    reward: float
+    outcome: str | None  # None while the episode runs, else one of OUTCOMES
+
+
+class Task:
+    """A simulated task: an MJCF scene, a seeded reset, an observation and an outcome.
+
+    Subclasses set the class attributes and implement ``_reset_state``, ``observation``,
+    ``_apply`` (action -> actuator controls), ``_judge`` and ``task_state``.
+    """
+
+    name: str = ""
+    model_file: str = ""
+    default_max_steps: int = 200
+    action_names: tuple[str, ...] = ()
+    observation_names: tuple[str, ...] = ()
+    #: ros2_control-shaped command: one value per commanded joint, or a Twist
+    command_kind: str = "joint_velocity"
+
+    def __init__(self, model_path: str | Path | None = None, control_rate_hz: float = 50.0,
+                 max_episode_steps: int = 0):
+        import mujoco
+
+        self._mj = mujoco
+        self.model_path = Path(model_path) if model_path else shipped_model(self.model_file)
+        self.model = load_model(self.model_path)
+        self.data = mujoco.MjData(self.model)
+        if control_rate_hz <= 0:
+            raise ConfigError(f"'control_rate_hz' must be positive, got {control_rate_hz}")
+        self.control_dt = 1.0 / control_rate_hz
+        self.substeps = max(1, int(round(self.control_dt / self.model.opt.timestep)))
+        self.max_episode_steps = max_episode_steps or self.default_max_steps
+        self._check_model()
+        self.seed: int | None = None
+        self.step_count = 0
+        self.episode_return = 0.0
+        self.outcome: str | None = None
+        self.rng = np.random.default_rng(0)
+
+    # -- model checks ---------------------------------------------------------------
+    def _require(self, kind: str, names: tuple[str, ...]) -> list[int]:
+        """Ids of named MJCF elements; a missing one is a ConfigError naming the file."""
+        obj = {"joint": self._mj.mjtObj.mjOBJ_JOINT, "actuator": self._mj.mjtObj.mjOBJ_ACTUATOR,
+               "site": self._mj.mjtObj.mjOBJ_SITE, "body": self._mj.mjtObj.mjOBJ_BODY}[kind]
+        ids = []
+        for n in names:
+            i = self._mj.mj_name2id(self.model, obj, n)
+            if i < 0:
+                raise ConfigError(f"MJCF model {self.model_path} has no {kind} '{n}', "
+                                  f"which task '{self.name}' needs")
+            ids.append(i)
+        return ids
+
+    def _check_model(self) -> None:
+        """Subclasses look up the elements they need (raising ConfigError if absent)."""
+
+    # -- episode --------------------------------------------------------------------
+    @property
+    def action_size(self) -> int:
+        return len(self.action_names)
+
+    @property
+    def observation_size(self) -> int:
+        return len(self.observation_names)
+
+    def action_limits(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the action vector."""
+        raise NotImplementedError
+
+    def reset(self, seed: int) -> np.ndarray:
+        """Start a new episode from the state drawn with ``seed``; returns the observation."""
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self._mj.mj_resetData(self.model, self.data)
+        self._reset_state()
+        self._mj.mj_forward(self.model, self.data)
+        self.step_count = 0
+        self.episode_return = 0.0
+        self.outcome = None
+        return self.observation()
+
+    def step(self, action: np.ndarray) -> StepResult:
+        """Apply ``action`` (clipped to the action limits) for one control period."""
+        if self.outcome is not None:
+            raise RuntimeError("step() after the episode ended; call reset() first")
+        action = np.asarray(action, dtype=float).reshape(-1)
+        if action.shape[0] != self.action_size:
+            raise ValueError(f"action has {action.shape[0]} values; task '{self.name}' "
+                             f"takes {self.action_size} ({', '.join(self.action_names)})")
+        if not np.all(np.isfinite(action)):
+            raise ValueError(f"action {action} has a NaN or Inf")
+        low, high = self.action_limits()
+        self._apply(np.clip(action, low, high))
+        for _ in range(self.substeps):
+            self._mj.mj_step(self.model, self.data)
+        self.step_count += 1
+        reward, outcome = self._judge()
+        if outcome is None and self.step_count >= self.max_episode_steps:
+            outcome = TIMEOUT
+        self.episode_return += reward
+        self.outcome = outcome
+        return StepResult(self.observation(), reward, outcome)
+
+    # -- for the bridge's topics ----------------------------------------------------
+    def joint_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def joint_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions, velocities and efforts of ``joint_names()``, for /joint_states."""
+        raise NotImplementedError
+
+    # -- subclass hooks -------------------------------------------------------------
+    def _reset_state(self) -> None:
+        raise NotImplementedError
+
+    def observation(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _apply(self, action: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _judge(self) -> tuple[float, str | None]:
+        raise NotImplementedError
+
+    def task_state(self) -> dict[str, float]:
+        """Named task quantities (target, track error, progress...) for /task/state."""
+        raise NotImplementedError

@@ -1,0 +1,111 @@
+"""reach: a 3-joint arm moves its end effector to a randomly placed target.
+
+Commanded like a ros2_control forward velocity controller (one velocity per joint).
+The target is drawn as the forward kinematics of a random reachable configuration, so
+every seeded episode is solvable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dagger_ros.core.tasks.base import FAILURE, SUCCESS, Task
+
+JOINTS = ("base_yaw", "shoulder_pitch", "elbow_pitch")
+
+
+class ReachTask(Task):
+    name = "reach"
+    model_file = "reach.xml"
+    default_max_steps = 150  # 3 s at 50 Hz
+    command_kind = "joint_velocity"
+    action_names = tuple(f"{j}.velocity" for j in JOINTS)
+    observation_names = (
+        tuple(f"{j}.position" for j in JOINTS) + tuple(f"{j}.velocity" for j in JOINTS)
+        + ("target.x", "target.y", "target.z", "error.x", "error.y", "error.z"))
+    success_distance = 0.03  # m
+    floor_clearance = 0.02  # m: the end effector lower than this has hit the floor
+
+    def _check_model(self) -> None:
+        self.joint_ids = self._require("joint", JOINTS)
+        self.actuator_ids = self._require("actuator", tuple(f"{j}_velocity" for j in JOINTS))
+        (self.site_id,) = self._require("site", ("end_effector",))
+        (target_body,) = self._require("body", ("target",))
+        self.mocap_id = int(self.model.body_mocapid[target_body])
+        self.qpos_adr = self.model.jnt_qposadr[self.joint_ids]
+        self.dof_adr = self.model.jnt_dofadr[self.joint_ids]
+        self.ranges = self.model.jnt_range[self.joint_ids].copy()
+        self._jacp = np.zeros((3, self.model.nv))
+
+    def action_limits(self):
+        ctrl = self.model.actuator_ctrlrange[self.actuator_ids]
+        return ctrl[:, 0].copy(), ctrl[:, 1].copy()
+
+    def joint_names(self):
+        return list(JOINTS)
+
+    def joint_state(self):
+        d = self.data
+        return (d.qpos[self.qpos_adr].copy(), d.qvel[self.dof_adr].copy(),
+                d.actuator_force[self.actuator_ids].copy())
+
+    # -- geometry -------------------------------------------------------------------
+    def end_effector(self) -> np.ndarray:
+        return self.data.site_xpos[self.site_id].copy()
+
+    def target(self) -> np.ndarray:
+        return self.data.mocap_pos[self.mocap_id].copy()
+
+    def jacobian(self) -> np.ndarray:
+        """3 x n_joints positional Jacobian of the end effector."""
+        self._mj.mj_jacSite(self.model, self.data, self._jacp, None, self.site_id)
+        return self._jacp[:, self.dof_adr].copy()
+
+    def _sample_configuration(self) -> np.ndarray:
+        # inside the joint ranges, away from the stretched (singular) and fully folded elbow
+        return np.array([self.rng.uniform(-2.5, 2.5), self.rng.uniform(-0.9, 1.2),
+                         self.rng.uniform(0.7, 2.0) * self.rng.choice([-1.0, 1.0])])
+
+    def _reset_state(self) -> None:
+        d = self.data
+        # target: end effector position of a random configuration, well above the floor
+        for _ in range(100):
+            d.qpos[self.qpos_adr] = self._sample_configuration()
+            self._mj.mj_kinematics(self.model, d)
+            goal = d.site_xpos[self.site_id].copy()
+            if goal[2] > 0.12:
+                break
+        d.mocap_pos[self.mocap_id] = goal
+        # start: another random configuration, at least 15 cm from the target
+        for _ in range(100):
+            d.qpos[self.qpos_adr] = self._sample_configuration()
+            self._mj.mj_kinematics(self.model, d)
+            start = d.site_xpos[self.site_id]
+            if start[2] > 0.12 and np.linalg.norm(start - goal) > 0.15:
+                break
+        d.qvel[:] = 0.0
+
+    def observation(self) -> np.ndarray:
+        d = self.data
+        target = self.target()
+        return np.concatenate([d.qpos[self.qpos_adr], d.qvel[self.dof_adr], target,
+                               target - self.end_effector()])
+
+    def _apply(self, action: np.ndarray) -> None:
+        self.data.ctrl[self.actuator_ids] = action
+
+    def distance(self) -> float:
+        return float(np.linalg.norm(self.target() - self.end_effector()))
+
+    def _judge(self):
+        dist = self.distance()
+        if self.end_effector()[2] < self.floor_clearance:
+            return -1.0, FAILURE
+        if dist < self.success_distance:
+            return 1.0, SUCCESS
+        return -dist * self.control_dt, None
+
+    def task_state(self):
+        t = self.target()
+        return {"target.x": t[0], "target.y": t[1], "target.z": t[2],
+                "distance": self.distance(), "progress": self.step_count / self.max_episode_steps}
