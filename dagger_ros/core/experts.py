@@ -6,10 +6,12 @@ that come from a real robot's topics, a replay or the simulator alike.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from dagger_ros.core.config import ConfigError
-from dagger_ros.core.tasks import Task
+from dagger_ros.core.config import ConfigError, param
+from dagger_ros.core.tasks import Task, task_class
 from dagger_ros.core.tasks.drive import LOOKAHEADS, wrap_angle
 
 
@@ -116,3 +118,34 @@ def make_expert(task: Task) -> Expert:
         return EXPERTS[task.name](task)
     except KeyError:
         raise ConfigError(f"no scripted expert for task '{task.name}'") from None
+
+
+@dataclasses.dataclass
+class ExpertConfig:
+    """Parameters of the expert node."""
+
+    task: str = param("reach", "Task whose scripted expert labels the observations.")
+    model_file: str = param("", "MJCF scene the expert reads its kinematics from "
+                            "(empty: the task's shipped scene).")
+    drive_robot: bool = param(False, "Also send the expert's action to the robot's command "
+                              "topic (an expert-only graph, without a supervisor).")
+    controller_name: str = param("forward_velocity_controller", "With drive_robot, the "
+                                 "ros2_control controller whose /<name>/commands it sends to.")
+
+    def validate(self) -> None:
+        task_class(self.task)
+
+
+class StampedAnswerer:
+    """Answers each observation once, keyed by its stamp (re-sent observations are skipped)."""
+
+    def __init__(self, expert: Expert):
+        self.expert = expert
+        self.last_stamp: int | None = None
+
+    def answer(self, stamp_ns: int, observation: np.ndarray) -> np.ndarray | None:
+        if stamp_ns == self.last_stamp:
+            return None
+        action = self.expert.act(observation)
+        self.last_stamp = stamp_ns
+        return action

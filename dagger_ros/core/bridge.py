@@ -1,0 +1,181 @@
+"""The simulator side of the graph, without ROS: episodes, seeds, the sim clock, stepping.
+
+Two stepping modes:
+- ``lockstep``: physics advances only when the command answering the current observation
+  arrives. Deterministic (the same seed gives the same episode step for step) and as fast
+  as the graph answers.
+- ``realtime``: physics advances at a fixed control rate whatever the graph does; when no
+  fresh command arrived within ``command_timeout`` the ``stale_command`` rule applies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from dagger_ros.core.config import ConfigError, check_length, param
+from dagger_ros.core.tasks import Task, make_task, task_class
+
+STEPPING_MODES = ("lockstep", "realtime")
+STALE_RULES = ("hold", "zero")
+
+
+@dataclasses.dataclass
+class BridgeConfig:
+    """Parameters of the mujoco_bridge node."""
+
+    task: str = param("reach", "Simulated task: 'reach' (3-joint arm) or 'drive' (wheeled "
+                      "vehicle on a track).")
+    model_file: str = param("", "MJCF scene to load instead of the task's shipped one "
+                            "(must contain the joints, actuators and sites the task names).")
+    seed: int = param(0, "Seed of the first episode; episode i uses seed + i.")
+    episodes: int = param(0, "Episodes to run before the bridge exits (0: run until stopped).")
+    control_rate_hz: float = param(50.0, "Control rate: one observation and one command per "
+                                   "period of simulated time.")
+    max_episode_steps: int = param(0, "Control steps before an episode times out "
+                                   "(0: the task's own limit).")
+    stepping: str = param("lockstep", "'lockstep': physics waits for the command answering "
+                          "each observation (deterministic); 'realtime': a fixed wall-clock "
+                          "rate.")
+    command_timeout: float = param(0.1, "realtime: a command older than this (s) is stale.")
+    stale_command: str = param("zero", "realtime: with no fresh command, 'zero' commands "
+                               "zero velocity (the robot stops), 'hold' repeats the last "
+                               "command.")
+    command_limits: list[float] = param([], "Symmetric bound per command element (e.g. "
+                                        "joint velocity in rad/s; for drive [linear m/s, "
+                                        "angular rad/s]); empty: the model's actuator limits.")
+    controller_name: str = param("forward_velocity_controller", "ros2_control controller "
+                                 "whose /<name>/commands topic the arm listens to.")
+    auto_reset: bool = param(True, "Start the next seeded episode as soon as one ends "
+                             "(otherwise wait for the reset service).")
+    republish_period: float = param(0.5, "lockstep: re-send the waiting observation after "
+                                    "this long (s) without an answer, for late joiners.")
+
+    def validate(self) -> None:
+        task_class(self.task)  # unknown task -> ConfigError listing the known ones
+        if self.stepping not in STEPPING_MODES:
+            raise ConfigError(f"'stepping' must be one of {STEPPING_MODES}, got "
+                              f"'{self.stepping}'")
+        if self.stale_command not in STALE_RULES:
+            raise ConfigError(f"'stale_command' must be one of {STALE_RULES}, got "
+                              f"'{self.stale_command}'")
+        for key in ("control_rate_hz", "command_timeout", "republish_period"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"'{key}' must be positive, got {getattr(self, key)}")
+        for key in ("episodes", "max_episode_steps"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"'{key}' must be >= 0, got {getattr(self, key)}")
+        if any(v <= 0 for v in self.command_limits):
+            raise ConfigError(f"'command_limits' must all be positive, got {self.command_limits}")
+
+
+@dataclasses.dataclass
+class EpisodeEnd:
+    """An episode that ended: announced on /episode/event."""
+
+    episode: int
+    seed: int
+    outcome: str
+    steps: int
+    episode_return: float
+
+    def as_dict(self) -> dict:
+        return {"event": "end", **dataclasses.asdict(self)}
+
+
+class SimBridge:
+    """Owns the task, the episode sequence and the simulated clock.
+
+    The clock counts control periods over the whole run (it never goes back at a reset),
+    so an observation's stamp identifies it uniquely within a run.
+    """
+
+    def __init__(self, config: BridgeConfig):
+        self.config = config
+        self.task: Task = make_task(config.task, config.model_file, config.control_rate_hz,
+                                    config.max_episode_steps)
+        low, high = self.task.action_limits()
+        if config.command_limits:
+            check_length("command_limits", config.command_limits, self.task.action_size,
+                         f"task '{config.task}' ({', '.join(self.task.action_names)})")
+            bound = np.asarray(config.command_limits)
+            low, high = np.maximum(low, -bound), np.minimum(high, bound)
+        self.low, self.high = low, high
+        self.period_ns = int(round(1e9 / config.control_rate_hz))
+        self.ticks = 0  # control periods since start: the sim clock
+        self.episode = -1
+        self.running = False
+        self.finished = False  # all configured episodes done
+        self.last_command = np.zeros(self.task.action_size)
+
+    @property
+    def clock_ns(self) -> int:
+        return self.ticks * self.period_ns
+
+    @property
+    def label(self) -> str:
+        return f"{self.episode}:{self.task.step_count}"
+
+    def next_seed(self) -> int:
+        return self.config.seed + self.episode + 1
+
+    def start_episode(self, seed: int | None = None) -> np.ndarray:
+        """Reset to the next seeded episode (or ``seed``); returns the first observation."""
+        if self.config.episodes and self.episode + 1 >= self.config.episodes:
+            self.finished = True
+            self.running = False
+            raise StopIteration("all configured episodes are done")
+        seed = self.next_seed() if seed is None else seed
+        self.episode += 1
+        self.running = True
+        self.last_command = np.zeros(self.task.action_size)
+        return self.task.reset(seed)
+
+    def clamp(self, command: np.ndarray) -> np.ndarray:
+        """A command made safe to apply: right length, finite, inside the limits."""
+        command = np.asarray(command, dtype=float).reshape(-1)
+        if command.shape[0] != self.task.action_size:
+            raise ValueError(f"command has {command.shape[0]} values, task "
+                             f"'{self.task.name}' takes {self.task.action_size}")
+        if not np.all(np.isfinite(command)):
+            raise ValueError(f"command {command.tolist()} has a NaN or Inf")
+        return np.clip(command, self.low, self.high)
+
+    def step(self, command: np.ndarray) -> EpisodeEnd | None:
+        """Advance one control period with ``command``; returns the end, if it ended."""
+        command = self.clamp(command)
+        self.last_command = command
+        result = self.task.step(command)
+        self.ticks += 1
+        if result.outcome is None:
+            return None
+        self.running = False
+        return EpisodeEnd(self.episode, self.task.seed, result.outcome, self.task.step_count,
+                          round(self.task.episode_return, 6))
+
+    def stale_fallback(self) -> np.ndarray:
+        """realtime: the command applied when no fresh one arrived."""
+        if self.config.stale_command == "hold":
+            return self.last_command
+        return np.zeros(self.task.action_size)
+
+
+class CommandSlot:
+    """realtime: the newest command and when it arrived (monotonic seconds)."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.value: np.ndarray | None = None
+        self.received = -np.inf
+        self.stale_ticks = 0
+
+    def put(self, value: np.ndarray, now: float) -> None:
+        self.value, self.received = value, now
+
+    def take(self, now: float) -> np.ndarray | None:
+        """The newest command if fresh, else None (and the stale tick is counted)."""
+        if self.value is not None and now - self.received <= self.timeout:
+            return self.value
+        self.stale_ticks += 1
+        return None

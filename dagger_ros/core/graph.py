@@ -1,0 +1,50 @@
+"""The node graph as data: which config dataclass each node reads, and whole-file checks.
+
+Executable name = module name = node name = the YAML section key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dagger_ros.core.bridge import BridgeConfig
+from dagger_ros.core.config import WILDCARD, ConfigError, from_mapping, load_yaml, node_sections
+from dagger_ros.core.experts import ExpertConfig
+
+#: node name -> its parameter dataclass (nodes not built yet have none)
+NODE_CONFIGS: dict[str, type] = {"mujoco_bridge": BridgeConfig, "expert": ExpertConfig}
+NODES = ("mujoco_bridge", "expert", "policy", "supervisor", "recorder", "trainer")
+ROS_OWN = ("use_sim_time",)
+
+
+def load_graph(path: str | Path) -> dict[str, Any]:
+    """Validate every node section of a graph YAML; returns node name -> config object.
+
+    Unknown node names, unknown keys, wrong types and cross-field errors raise ConfigError
+    naming the node, the key and the file. The ``/**`` section is shared by all nodes; a key
+    there must belong to at least one of them.
+    """
+    path = Path(path)
+    sections = node_sections(load_yaml(path), str(path))
+    shared = sections.pop(WILDCARD, {})
+    if not sections:
+        raise ConfigError(f"{path} names no nodes; expected sections among {', '.join(NODES)}")
+    configs = {}
+    for name, values in sections.items():
+        if name not in NODES:
+            raise ConfigError(f"unknown node '{name}' in {path}; nodes: {', '.join(NODES)}")
+        cls = NODE_CONFIGS.get(name)
+        if cls is None:
+            raise ConfigError(f"node '{name}' in {path} is not implemented yet")
+        own = {k: v for k, v in values.items() if k not in shared or k in _fields(cls)}
+        configs[name] = from_mapping(cls, own, source=str(path), section=name, ignore=ROS_OWN)
+    for key in shared:
+        if key not in ROS_OWN and not any(key in _fields(NODE_CONFIGS[n]) for n in configs):
+            raise ConfigError(f"unknown key '{key}' (in section '{WILDCARD}', file {path}): "
+                              "no node of this graph declares it")
+    return configs
+
+
+def _fields(cls: type) -> set[str]:
+    return set(cls.__dataclass_fields__)

@@ -1,0 +1,155 @@
+"""mujoco_bridge: a simulated robot with a ros2_control-shaped interface.
+
+Publishes /joint_states, /dagger/observation (stamped vector), /task/state, /task/target
+(reach), /episode/event (JSON in std_msgs/String) and /clock; takes commands on
+/<controller_name>/commands (Float64MultiArray, reach) or /cmd_vel (Twist, drive);
+serves /sim/reset (std_srvs/Trigger). See BridgeConfig for the parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from geometry_msgs.msg import PointStamped
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import JointState
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+
+from dagger_ros.core.bridge import BridgeConfig, CommandSlot, SimBridge
+from dagger_ros.ros import convert, qos
+from dagger_ros.ros.params import load_config
+from dagger_ros.ros.run import run_node
+
+OBSERVATION_TOPIC = "/dagger/observation"
+
+
+class MujocoBridge(Node):
+    def __init__(self, argv):
+        super().__init__("mujoco_bridge")
+        self.config: BridgeConfig = load_config(self, BridgeConfig, argv)
+        self.sim = SimBridge(self.config)
+        task = self.sim.task
+        kind, self.command_topic, _, self.decode = convert.command_interface(
+            task.command_kind, self.config.controller_name)
+        self.pub_obs = self.create_publisher(JointState, OBSERVATION_TOPIC, qos.STREAM)
+        self.pub_joints = self.create_publisher(JointState, "/joint_states", qos.STREAM)
+        self.pub_state = self.create_publisher(JointState, "/task/state", qos.STREAM)
+        self.pub_target = self.create_publisher(PointStamped, "/task/target", qos.STREAM)
+        self.pub_event = self.create_publisher(String, "/episode/event", qos.EVENTS)
+        self.pub_clock = self.create_publisher(Clock, "/clock", qos.CLOCK)
+        self.create_subscription(kind, self.command_topic, self.on_command, qos.STREAM)
+        self.create_service(Trigger, "/sim/reset", self.on_reset)
+        self.lockstep = self.config.stepping == "lockstep"
+        self.waiting = False  # lockstep: an observation awaits its command
+        self.last_sent = 0.0
+        self.slot = CommandSlot(self.config.command_timeout)
+        if self.lockstep:
+            self.create_timer(self.config.republish_period / 2, self.republish)
+        else:
+            self.create_timer(1.0 / self.config.control_rate_hz, self.on_tick)
+        self.get_logger().info(
+            f"task '{task.name}' ({self.config.stepping}, {self.config.control_rate_hz:g} Hz), "
+            f"commands on {self.command_topic}, model {task.model_path}")
+        self.begin_episode()
+
+    # -- episodes -------------------------------------------------------------------
+    def begin_episode(self) -> None:
+        try:
+            self.sim.start_episode()
+        except StopIteration:
+            self.announce({"event": "finished", "episodes": self.sim.episode + 1})
+            self.get_logger().info(f"all {self.config.episodes} episodes done; exiting")
+            raise SystemExit(0) from None
+        self.announce({"event": "start", "episode": self.sim.episode, "seed": self.sim.task.seed,
+                       "task": self.sim.task.name, "stamp_ns": self.sim.clock_ns})
+        self.publish_state()
+
+    def announce(self, event: dict) -> None:
+        self.pub_event.publish(String(data=json.dumps(event)))
+
+    def publish_state(self) -> None:
+        sim, task = self.sim, self.sim.task
+        stamp = convert.ns_to_stamp(sim.clock_ns)
+        self.pub_clock.publish(Clock(clock=stamp))
+        joints = JointState(name=task.joint_names())
+        joints.header.stamp = stamp
+        position, velocity, effort = task.joint_state()
+        joints.position, joints.velocity, joints.effort = (position.tolist(), velocity.tolist(),
+                                                           effort.tolist())
+        self.pub_joints.publish(joints)
+        state = task.task_state()
+        self.pub_state.publish(convert.vector_msg(state, state.values(), sim.clock_ns, sim.label))
+        if "target.x" in state:
+            target = PointStamped()
+            target.header.stamp, target.header.frame_id = stamp, "world"
+            target.point.x, target.point.y, target.point.z = (
+                state["target.x"], state["target.y"], state["target.z"])
+            self.pub_target.publish(target)
+        self.pub_obs.publish(convert.vector_msg(task.observation_names, task.observation(),
+                                                sim.clock_ns, sim.label))
+        self.waiting = self.lockstep
+        self.last_sent = time.monotonic()
+
+    def advance(self, command) -> None:
+        end = self.sim.step(command)
+        if end is None:
+            self.publish_state()
+            return
+        self.announce(end.as_dict())
+        self.get_logger().info(f"episode {end.episode} (seed {end.seed}): {end.outcome} after "
+                               f"{end.steps} steps, return {end.episode_return:.3f}")
+        if self.config.auto_reset:
+            self.begin_episode()
+        else:
+            self.waiting = False
+
+    # -- callbacks ------------------------------------------------------------------
+    def on_command(self, msg) -> None:
+        try:
+            command = self.decode(msg)
+            if self.lockstep:
+                if not self.waiting:
+                    return  # no observation awaits a command: nothing to answer
+                self.waiting = False
+                self.advance(command)
+            else:
+                self.slot.put(self.sim.clamp(command), time.monotonic())
+        except ValueError as exc:
+            self.waiting = self.lockstep and self.sim.running
+            self.get_logger().error(f"rejected command on {self.command_topic}: {exc}",
+                                    throttle_duration_sec=1.0)
+
+    def on_tick(self) -> None:
+        if not self.sim.running:
+            return
+        command = self.slot.take(time.monotonic())
+        self.advance(self.sim.stale_fallback() if command is None else command)
+
+    def republish(self) -> None:
+        if self.waiting and time.monotonic() - self.last_sent > self.config.republish_period:
+            self.publish_state()
+
+    def on_reset(self, request, response):
+        if self.sim.running:
+            self.announce({"event": "end", "episode": self.sim.episode, "seed": self.sim.task.seed,
+                           "outcome": "aborted", "steps": self.sim.task.step_count,
+                           "episode_return": self.sim.task.episode_return})
+        try:
+            self.begin_episode()
+        except SystemExit:
+            response.success, response.message = False, "all configured episodes are done"
+            return response
+        response.success = True
+        response.message = f"episode {self.sim.episode} seed {self.sim.task.seed}"
+        return response
+
+
+def main() -> None:
+    run_node("mujoco_bridge", MujocoBridge)
+
+
+if __name__ == "__main__":
+    main()

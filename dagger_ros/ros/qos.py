@@ -1,0 +1,14 @@
+"""QoS profiles shared by the nodes."""
+
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+#: every observation, action and decision must arrive: reliable, with room for bursts
+STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=50,
+                    reliability=ReliabilityPolicy.RELIABLE)
+#: episode events: reliable, and latched so a late joiner learns the current episode
+EVENTS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=20,
+                    reliability=ReliabilityPolicy.RELIABLE,
+                    durability=DurabilityPolicy.TRANSIENT_LOCAL)
+#: /clock: only the newest matters
+CLOCK = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                   reliability=ReliabilityPolicy.BEST_EFFORT)

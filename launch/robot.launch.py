@@ -1,0 +1,27 @@
+"""Real-robot graph: the learning side beside a robot driven by ros2_control.
+
+The robot's own bringup provides /joint_states and the forward controller; this starts the
+expert (and, as they land, the policy, supervisor and recorder) with config/robot.yaml.
+
+  ros2 launch dagger_ros robot.launch.py config:=/path/my_robot.yaml
+"""
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+
+def generate_launch_description():
+    default_config = os.path.join(get_package_share_directory("dagger_ros"), "config",
+                                  "robot.yaml")
+    config = LaunchConfiguration("config")
+    return LaunchDescription([
+        DeclareLaunchArgument("config", default_value=default_config,
+                              description="graph YAML (ros__parameters per node)"),
+        Node(package="dagger_ros", executable="expert", name="expert",
+             parameters=[config], output="screen"),
+    ])
