@@ -49,6 +49,9 @@ class BridgeConfig:
                                  "whose /<name>/commands topic the arm listens to.")
     auto_reset: bool = param(True, "Start the next seeded episode as soon as one ends "
                              "(otherwise wait for the reset service).")
+    wait_for_subscribers: int = param(0, "Start the first episode only once "
+                                      "/dagger/observation has this many matched subscribers "
+                                      "(so no node of the graph misses the first frame).")
     republish_period: float = param(0.5, "lockstep: re-send the waiting observation after "
                                     "this long (s) without an answer, for late joiners.")
 
@@ -63,7 +66,7 @@ class BridgeConfig:
         for key in ("control_rate_hz", "command_timeout", "republish_period"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"'{key}' must be positive, got {getattr(self, key)}")
-        for key in ("episodes", "max_episode_steps"):
+        for key in ("episodes", "max_episode_steps", "wait_for_subscribers"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"'{key}' must be >= 0, got {getattr(self, key)}")
         if any(v <= 0 for v in self.command_limits):

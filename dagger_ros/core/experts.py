@@ -69,7 +69,7 @@ class ReachIKExpert(Expert):
         return out
 
     def _inside_limits(self, q: np.ndarray) -> bool:
-        for value, (low, high) in zip(q, self.limits):
+        for value, (low, high) in zip(q, self.limits, strict=True):
             if low < high and not (low + self.margin <= value <= high - self.margin):
                 return False
         return True

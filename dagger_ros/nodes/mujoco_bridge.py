@@ -46,6 +46,7 @@ class MujocoBridge(Node):
         self.waiting = False  # lockstep: an observation awaits its command
         self.last_sent = 0.0
         self.slot = CommandSlot(self.config.command_timeout)
+        self.create_timer(0.05, self.start_when_ready)
         if self.lockstep:
             self.create_timer(self.config.republish_period / 2, self.republish)
         else:
@@ -53,6 +54,13 @@ class MujocoBridge(Node):
         self.get_logger().info(
             f"task '{task.name}' ({self.config.stepping}, {self.config.control_rate_hz:g} Hz), "
             f"commands on {self.command_topic}, model {task.model_path}")
+
+    def start_when_ready(self) -> None:
+        """Begin episode 0 once the configured subscribers listen (or a reset asked)."""
+        if self.sim.episode >= 0:
+            return
+        if self.pub_obs.get_subscription_count() < self.config.wait_for_subscribers:
+            return
         self.begin_episode()
 
     # -- episodes -------------------------------------------------------------------

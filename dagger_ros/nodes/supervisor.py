@@ -8,7 +8,7 @@ import sys
 
 
 def main() -> None:
-    print("[supervisor] this node is not implemented yet (see the DAgger loop issue)", file=sys.stderr)
+    print(f"[{__name__}] not implemented yet (see the DAgger loop issue)", file=sys.stderr)
     sys.exit(1)
 
 

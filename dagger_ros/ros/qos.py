@@ -6,7 +6,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=50,
                     reliability=ReliabilityPolicy.RELIABLE)
 #: episode events: reliable, and latched so a late joiner learns the current episode
-EVENTS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=20,
+EVENTS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
                     reliability=ReliabilityPolicy.RELIABLE,
                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
 #: /clock: only the newest matters

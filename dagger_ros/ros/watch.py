@@ -1,0 +1,68 @@
+"""Watch topics from inside a process: an rclpy node on its own context, spun in a thread.
+
+Used by the integration tests, the benchmarks and the CLI to see what the graph publishes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+
+class Listener:
+    """An rclpy node in the test process that records what arrives on topics."""
+
+    def __init__(self, topics: dict[str, type]):
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+
+        from dagger_ros.ros import qos
+
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("test_listener", context=self.context)
+        self.messages: dict[str, list] = {t: [] for t in topics}
+        self.arrivals: dict[str, list[float]] = {t: [] for t in topics}
+        self.lock = threading.Condition()
+        for topic, kind in topics.items():
+            profile = qos.EVENTS if topic == "/episode/event" else qos.STREAM
+            self.node.create_subscription(kind, topic, self._keep(topic), profile)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self._spin, daemon=True)
+        self.thread.start()
+
+    def _spin(self):
+        try:
+            self.executor.spin()
+        except Exception:  # the context was shut down
+            pass
+
+    def _keep(self, topic):
+        def callback(msg):
+            with self.lock:
+                self.messages[topic].append(msg)
+                self.arrivals[topic].append(time.monotonic())
+                self.lock.notify_all()
+        return callback
+
+    def events(self) -> list[dict]:
+        with self.lock:
+            return [json.loads(m.data) for m in self.messages["/episode/event"]]
+
+    def wait_until(self, predicate, timeout: float) -> bool:
+        """Wait (on arrivals, not fixed sleeps) until ``predicate()`` holds or time is up."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.lock.wait(timeout=min(left, 0.5))
+        return True
+
+    def close(self):
+        self.executor.shutdown(timeout_sec=1.0)
+        self.node.destroy_node()
+        self.context.try_shutdown()

@@ -1,0 +1,66 @@
+"""The simulator side without ROS: episodes, seeds, clock, command handling."""
+
+import numpy as np
+import pytest
+
+from dagger_ros.core.bridge import BridgeConfig, CommandSlot, SimBridge
+from dagger_ros.core.config import from_mapping
+
+
+def bridge(**values):
+    return SimBridge(from_mapping(BridgeConfig, {"task": "reach", **values}))
+
+
+def test_episodes_use_consecutive_seeds_and_then_finish():
+    sim = bridge(seed=100, episodes=2, max_episode_steps=3)
+    seeds = []
+    for _ in range(2):
+        sim.start_episode()
+        seeds.append(sim.task.seed)
+        end = None
+        while end is None:
+            end = sim.step(np.zeros(3))
+        assert end.outcome == "timeout" and end.steps == 3
+    assert seeds == [100, 101]
+    with pytest.raises(StopIteration):
+        sim.start_episode()
+    assert sim.finished
+
+
+def test_clock_is_monotonic_across_resets():
+    sim = bridge(max_episode_steps=2)
+    stamps = []
+    for _ in range(3):
+        sim.start_episode()
+        stamps.append(sim.clock_ns)
+        while sim.step(np.zeros(3)) is None:
+            pass
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3
+    assert sim.clock_ns == 6 * 20_000_000
+
+
+def test_command_limits_clamp_and_bad_commands_are_rejected():
+    sim = bridge(command_limits=[0.5, 0.5, 0.5])
+    sim.start_episode()
+    assert np.allclose(sim.clamp(np.array([3.0, -3.0, 0.1])), [0.5, -0.5, 0.1])
+    with pytest.raises(ValueError, match="NaN"):
+        sim.clamp(np.array([np.nan, 0, 0]))
+    with pytest.raises(ValueError, match="takes 3"):
+        sim.clamp(np.zeros(4))
+
+
+@pytest.mark.parametrize("rule, expected", [("zero", [0, 0, 0]), ("hold", [0.3, 0.2, 0.1])])
+def test_stale_command_rule(rule, expected):
+    sim = bridge(stale_command=rule)
+    sim.start_episode()
+    sim.step(np.array([0.3, 0.2, 0.1]))
+    assert np.allclose(sim.stale_fallback(), expected)
+
+
+def test_command_slot_goes_stale_after_timeout():
+    slot = CommandSlot(timeout=0.1)
+    assert slot.take(0.0) is None
+    slot.put(np.ones(2), now=1.0)
+    assert slot.take(1.05) is not None
+    assert slot.take(1.2) is None
+    assert slot.stale_ticks == 2
