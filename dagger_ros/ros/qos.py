@@ -3,8 +3,10 @@
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 #: every observation, action and decision must arrive: reliable, with room for bursts
-STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=50,
+STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
                     reliability=ReliabilityPolicy.RELIABLE)
+#: readers that must see every sample (watchers, the recorder): nothing dropped on their side
+EVERY_SAMPLE = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)
 #: episode events: reliable, and latched so a late joiner learns the current episode
 EVENTS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
                     reliability=ReliabilityPolicy.RELIABLE,

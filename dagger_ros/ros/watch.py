@@ -26,7 +26,7 @@ class Listener:
         self.arrivals: dict[str, list[float]] = {t: [] for t in topics}
         self.lock = threading.Condition()
         for topic, kind in topics.items():
-            profile = qos.EVENTS if topic == "/episode/event" else qos.STREAM
+            profile = qos.EVENTS if topic == "/episode/event" else qos.EVERY_SAMPLE
             self.node.create_subscription(kind, topic, self._keep(topic), profile)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
