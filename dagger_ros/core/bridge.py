@@ -42,13 +42,19 @@ class BridgeConfig:
     stale_command: str = param("zero", "realtime: with no fresh command, 'zero' commands "
                                "zero velocity (the robot stops), 'hold' repeats the last "
                                "command.")
+    sensor_noise: bool = param(True, "Add sensor noise to what the learner sees (the "
+                               "task's noise model, or observation_noise); the expert's "
+                               "privileged topic stays noise-free.")
+    observation_noise: list[float] = param([], "Noise std per observation element, "
+                                           "replacing the task's model (empty: the task's).")
     command_limits: list[float] = param([], "Symmetric bound per command element (e.g. "
                                         "joint velocity in rad/s; for drive [linear m/s, "
                                         "angular rad/s]); empty: the model's actuator limits.")
     controller_name: str = param("forward_velocity_controller", "ros2_control controller "
                                  "whose /<name>/commands topic the arm listens to.")
-    auto_reset: bool = param(True, "Start the next seeded episode as soon as one ends "
-                             "(otherwise wait for the reset service).")
+    auto_reset: bool = param(True, "Start episodes by themselves: the first once "
+                             "wait_for_subscribers listen, each next as one ends. false: every "
+                             "episode waits for /sim/reset (the trainer drives rounds so).")
     wait_for_subscribers: int = param(0, "Start the first episode only once "
                                       "/dagger/observation has this many matched subscribers "
                                       "(so no node of the graph misses the first frame).")
@@ -96,8 +102,9 @@ class SimBridge:
 
     def __init__(self, config: BridgeConfig):
         self.config = config
+        noise = (config.observation_noise or None) if config.sensor_noise else []
         self.task: Task = make_task(config.task, config.model_file, config.control_rate_hz,
-                                    config.max_episode_steps)
+                                    config.max_episode_steps, noise)
         low, high = self.task.action_limits()
         if config.command_limits:
             check_length("command_limits", config.command_limits, self.task.action_size,
@@ -150,6 +157,7 @@ class SimBridge:
         command = self.clamp(command)
         self.last_command = command
         result = self.task.step(command)
+        self.last_observation = result.observation
         self.ticks += 1
         if result.outcome is None:
             return None

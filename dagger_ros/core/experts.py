@@ -12,7 +12,7 @@ import numpy as np
 
 from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.tasks import Task, task_class
-from dagger_ros.core.tasks.drive import LOOKAHEADS, wrap_angle
+from dagger_ros.core.tasks.drive import wrap_angle
 
 
 class Expert:
@@ -86,30 +86,33 @@ class ReachIKExpert(Expert):
         return qd / over if over > 1.0 else qd
 
 
-class DrivePurePursuitExpert(Expert):
-    """Pure pursuit towards a track point ahead, with speed lowered in tight curves."""
+class DriveStanleyExpert(Expert):
+    """Curvature feedforward plus feedback on the lateral and heading errors (in the
+    spirit of the Stanley controller), slower where the road bends hard."""
 
-    name = "scripted/drive_pure_pursuit"
+    name = "scripted/drive_stanley"
     cruise_speed = 1.2  # m/s
     min_speed = 0.6  # m/s
+    heading_gain = 3.0  # 1/s per rad
+    lateral_gain = 4.0  # 1/s per m (times speed: rad/s)
 
     def __init__(self, task: Task):
         super().__init__(task)
         self._low, self._high = task.action_limits()
 
     def act(self, observation: np.ndarray) -> np.ndarray:
-        ahead = observation[4:].reshape(len(LOOKAHEADS), 2)
-        # lookahead point at ~1 m (index 1); curvature of the arc through it
-        x, y = ahead[1]
-        dist2 = max(x * x + y * y, 1e-6)
-        curvature = 2.0 * y / dist2
-        far_x, far_y = ahead[-1]
-        bend = abs(np.arctan2(far_y, max(far_x, 1e-3)))
-        speed = np.clip(self.cruise_speed * (1.0 - 0.6 * bend), self.min_speed, self.cruise_speed)
-        return np.clip(np.array([speed, speed * curvature]), self._low, self._high)
+        lateral, heading = observation[0], observation[1]
+        curvature = observation[4:]
+        bend = float(np.max(np.abs(curvature)))
+        speed = float(np.clip(self.cruise_speed * (1.0 - 0.4 * bend), self.min_speed,
+                              self.cruise_speed))
+        # feedforward: the road's curvature just ahead; feedback: steer the errors to zero
+        yaw_rate = (speed * curvature[1] - self.heading_gain * heading
+                    - self.lateral_gain * speed * lateral)
+        return np.clip(np.array([speed, yaw_rate]), self._low, self._high)
 
 
-EXPERTS: dict[str, type[Expert]] = {"reach": ReachIKExpert, "drive": DrivePurePursuitExpert}
+EXPERTS: dict[str, type[Expert]] = {"reach": ReachIKExpert, "drive": DriveStanleyExpert}
 
 
 def make_expert(task: Task) -> Expert:

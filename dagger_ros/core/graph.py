@@ -11,9 +11,15 @@ from typing import Any
 from dagger_ros.core.bridge import BridgeConfig
 from dagger_ros.core.config import WILDCARD, ConfigError, from_mapping, load_yaml, node_sections
 from dagger_ros.core.experts import ExpertConfig
+from dagger_ros.core.policy_runtime import PolicyConfig
+from dagger_ros.core.recording import RecorderConfig
+from dagger_ros.core.rounds import TrainerConfig
+from dagger_ros.core.supervisor import SupervisorConfig
 
-#: node name -> its parameter dataclass (nodes not built yet have none)
-NODE_CONFIGS: dict[str, type] = {"mujoco_bridge": BridgeConfig, "expert": ExpertConfig}
+#: node name -> its parameter dataclass
+NODE_CONFIGS: dict[str, type] = {"mujoco_bridge": BridgeConfig, "expert": ExpertConfig,
+                                 "policy": PolicyConfig, "supervisor": SupervisorConfig,
+                                 "recorder": RecorderConfig, "trainer": TrainerConfig}
 NODES = ("mujoco_bridge", "expert", "policy", "supervisor", "recorder", "trainer")
 ROS_OWN = ("use_sim_time",)
 

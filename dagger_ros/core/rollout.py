@@ -18,11 +18,16 @@ class EpisodeResult:
     episode_return: float
 
 
-def run_episode(task: Task, act: Callable[[np.ndarray], np.ndarray], seed: int) -> EpisodeResult:
-    """One episode of ``task`` from ``seed`` with ``act`` choosing every action."""
+def run_episode(task: Task, act: Callable[[np.ndarray], np.ndarray], seed: int,
+                privileged: bool = True) -> EpisodeResult:
+    """One episode of ``task`` from ``seed`` with ``act`` choosing every action.
+
+    ``privileged``: ``act`` sees the noise-free observation (a scripted expert); otherwise
+    the noisy one a learner sees.
+    """
     obs = task.reset(seed)
     while True:
-        result = task.step(act(obs))
+        result = task.step(act(task.true_observation() if privileged else obs))
         obs = result.observation
         if result.outcome is not None:
             return EpisodeResult(seed, result.outcome, task.step_count, task.episode_return)

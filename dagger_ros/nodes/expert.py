@@ -1,6 +1,7 @@
 """expert: the scripted expert's action answering every observation.
 
-Subscribes /dagger/observation; publishes /dagger/expert/action (stamped vector with the
+Subscribes /dagger/expert_observation (the simulator's noise-free observation: a scripted
+expert is a privileged teacher); publishes /dagger/expert/action (stamped vector with the
 observation's stamp). With ``drive_robot`` it also commands the robot directly.
 """
 
@@ -15,7 +16,7 @@ from dagger_ros.ros import convert, qos
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
 
-OBSERVATION_TOPIC = "/dagger/observation"
+OBSERVATION_TOPIC = "/dagger/expert_observation"
 ACTION_TOPIC = "/dagger/expert/action"
 
 

@@ -24,6 +24,7 @@ from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
 
 OBSERVATION_TOPIC = "/dagger/observation"
+EXPERT_OBSERVATION_TOPIC = "/dagger/expert_observation"
 
 
 class MujocoBridge(Node):
@@ -35,6 +36,7 @@ class MujocoBridge(Node):
         kind, self.command_topic, _, self.decode = convert.command_interface(
             task.command_kind, self.config.controller_name)
         self.pub_obs = self.create_publisher(JointState, OBSERVATION_TOPIC, qos.STREAM)
+        self.pub_true = self.create_publisher(JointState, EXPERT_OBSERVATION_TOPIC, qos.STREAM)
         self.pub_joints = self.create_publisher(JointState, "/joint_states", qos.STREAM)
         self.pub_state = self.create_publisher(JointState, "/task/state", qos.STREAM)
         self.pub_target = self.create_publisher(PointStamped, "/task/target", qos.STREAM)
@@ -56,8 +58,10 @@ class MujocoBridge(Node):
             f"commands on {self.command_topic}, model {task.model_path}")
 
     def start_when_ready(self) -> None:
-        """Begin episode 0 once the configured subscribers listen (or a reset asked)."""
-        if self.sim.episode >= 0:
+        """Begin episode 0 once the configured subscribers listen (or a reset asked).
+
+        Without auto_reset, every episode, the first included, waits for /sim/reset."""
+        if self.sim.episode >= 0 or not self.config.auto_reset:
             return
         if self.pub_obs.get_subscription_count() < self.config.wait_for_subscribers:
             return
@@ -66,7 +70,7 @@ class MujocoBridge(Node):
     # -- episodes -------------------------------------------------------------------
     def begin_episode(self) -> None:
         try:
-            self.sim.start_episode()
+            self.observation = self.sim.start_episode()
         except StopIteration:
             self.announce({"event": "finished", "episodes": self.sim.episode + 1})
             self.get_logger().info(f"all {self.config.episodes} episodes done; exiting")
@@ -96,13 +100,18 @@ class MujocoBridge(Node):
             target.point.x, target.point.y, target.point.z = (
                 state["target.x"], state["target.y"], state["target.z"])
             self.pub_target.publish(target)
-        self.pub_obs.publish(convert.vector_msg(task.observation_names, task.observation(),
+        # the privileged (noise-free) vector first, so a scripted expert has it in time
+        self.pub_true.publish(convert.vector_msg(task.observation_names,
+                                                 task.true_observation(), sim.clock_ns,
+                                                 sim.label))
+        self.pub_obs.publish(convert.vector_msg(task.observation_names, self.observation,
                                                 sim.clock_ns, sim.label))
         self.waiting = self.lockstep
         self.last_sent = time.monotonic()
 
     def advance(self, command) -> None:
         end = self.sim.step(command)
+        self.observation = self.sim.last_observation
         if end is None:
             self.publish_state()
             return
@@ -141,6 +150,12 @@ class MujocoBridge(Node):
             self.publish_state()
 
     def on_reset(self, request, response):
+        listening = self.pub_obs.get_subscription_count()
+        if listening < self.config.wait_for_subscribers:
+            response.success = False
+            response.message = (f"waiting for {self.config.wait_for_subscribers} subscribers "
+                                 f"of {OBSERVATION_TOPIC}, {listening} so far")
+            return response
         if self.sim.running:
             self.announce({"event": "end", "episode": self.sim.episode, "seed": self.sim.task.seed,
                            "outcome": "aborted", "steps": self.sim.task.step_count,

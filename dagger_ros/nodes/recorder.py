@@ -1,15 +1,94 @@
-"""recorder: not built yet (the DAgger loop issue fills it in).
+"""recorder: every frame, joined by the observation it answers, into a LeRobot dataset.
 
-The entry point exists so the package layout, launch files and install space are final;
-running it says so plainly and exits non-zero rather than pretending to work.
+Subscribes /dagger/observation, /dagger/decision and /episode/event; writes each finished
+episode (LeRobot API, finalized at once) with its provenance; announces each saved episode
+on /dagger/recorder/saved (JSON provenance record).
 """
 
-import sys
+from __future__ import annotations
+
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_msgs.msg import String
+
+from dagger_ros.core.config import ConfigError
+from dagger_ros.core.recording import (
+    DatasetError,
+    DatasetWriter,
+    EpisodeAssembler,
+    FrameJoiner,
+    RecorderConfig,
+)
+from dagger_ros.core.tasks import task_class
+from dagger_ros.ros import convert, qos
+from dagger_ros.ros.params import load_config
+from dagger_ros.ros.run import run_node
+
+
+class RecorderNode(Node):
+    def __init__(self, argv):
+        super().__init__("recorder")
+        self.config: RecorderConfig = load_config(self, RecorderConfig, argv)
+        task = task_class(self.config.task)
+        self.observation_size = len(task.observation_names)
+        self.task_text = self.config.task_description or task.name
+        try:
+            self.writer = DatasetWriter(self.config.dataset_root, self.config.repo_id,
+                                        self.config.control_rate_hz, task.observation_names,
+                                        task.action_names, robot_type=task.name)
+        except DatasetError as exc:
+            raise ConfigError(f"'dataset_root': {exc}") from None
+        self.joiner = FrameJoiner()
+        self.assembler = EpisodeAssembler()
+        self.pub_saved = self.create_publisher(String, "/dagger/recorder/saved", qos.EVENTS)
+        self.create_subscription(JointState, "/dagger/observation", self.on_observation,
+                                 qos.EVERY_SAMPLE)
+        self.create_subscription(String, "/dagger/decision", self.on_decision, qos.EVERY_SAMPLE)
+        self.create_subscription(String, "/episode/event", self.on_event, qos.EVENTS)
+        self.get_logger().info(f"recording to {self.config.dataset_root} "
+                               f"({self.writer.episodes} episodes already there)")
+
+    def on_observation(self, msg: JointState) -> None:
+        try:
+            values = convert.vector_from_msg(msg, self.observation_size, "/dagger/observation")
+        except convert.VectorSizeError as exc:
+            self.get_logger().error(str(exc), throttle_duration_sec=1.0)
+            return
+        self.take(self.joiner.add_observation(convert.stamp_to_ns(msg.header.stamp),
+                                              msg.header.frame_id, values))
+
+    def on_decision(self, msg: String) -> None:
+        record = convert.json_from_msg(msg)
+        self.take(self.joiner.add_decision(int(record["stamp_ns"]), record))
+
+    def on_event(self, msg: String) -> None:
+        event = convert.json_from_msg(msg)
+        if event.get("event") == "end":
+            self.assembler.add_end(event)
+            self.flush()
+
+    def take(self, frame) -> None:
+        if frame is not None:
+            self.assembler.add_frame(frame)
+            self.flush()
+
+    def flush(self) -> None:
+        for frames, end in self.assembler.ready():
+            if not frames:
+                continue  # an episode aborted before its first step: nothing to keep
+            record = self.writer.write_episode(frames, end, self.task_text)
+            self.joiner.forget_before(frames[-1].stamp_ns)
+            self.pub_saved.publish(convert.json_msg(record))
+            self.get_logger().info(
+                f"saved episode {record['episode_index']} (sim episode {record['sim_episode']},"
+                f" round {record['round']}, {record['frames']} frames, {record['outcome']})")
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 def main() -> None:
-    print(f"[{__name__}] not implemented yet (see the DAgger loop issue)", file=sys.stderr)
-    sys.exit(1)
+    run_node("recorder", RecorderNode)
 
 
 if __name__ == "__main__":

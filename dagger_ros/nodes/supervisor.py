@@ -1,15 +1,105 @@
-"""supervisor: not built yet (the DAgger loop issue fills it in).
+"""supervisor: decides, observation by observation, whose action reaches the robot.
 
-The entry point exists so the package layout, launch files and install space are final;
-running it says so plainly and exits non-zero rather than pretending to work.
+Subscribes /dagger/expert/action, /dagger/policy/action, /dagger/policy/status and
+/dagger/round; publishes the robot command (/<controller_name>/commands or /cmd_vel), a
+decision record per observation on /dagger/decision (JSON: source, reason, beta,
+uncertainty, round, checkpoint, the three actions) and /dagger/supervisor/status.
 """
 
-import sys
+from __future__ import annotations
+
+import time
+
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_msgs.msg import String
+
+from dagger_ros.core.experts import EXPERTS
+from dagger_ros.core.supervisor import Supervisor, SupervisorConfig
+from dagger_ros.core.tasks import make_task
+from dagger_ros.ros import convert, qos
+from dagger_ros.ros.params import load_config
+from dagger_ros.ros.run import run_node
+
+
+class SupervisorNode(Node):
+    def __init__(self, argv):
+        super().__init__("supervisor")
+        self.config: SupervisorConfig = load_config(self, SupervisorConfig, argv)
+        task = make_task(self.config.task)
+        self.action_size = task.action_size
+        low, high = task.action_limits()
+        self.core = Supervisor(self.config, low, high, EXPERTS[task.name].name)
+        kind, topic, self.encode, _ = convert.command_interface(task.command_kind,
+                                                                self.config.controller_name)
+        self.pub_command = self.create_publisher(kind, topic, qos.STREAM)
+        self.pub_decision = self.create_publisher(String, "/dagger/decision", qos.STREAM)
+        self.pub_status = self.create_publisher(String, "/dagger/supervisor/status", qos.EVENTS)
+        self.create_subscription(JointState, "/dagger/expert/action", self.on_expert, qos.STREAM)
+        self.create_subscription(JointState, "/dagger/policy/action", self.on_policy, qos.STREAM)
+        self.create_subscription(String, "/dagger/policy/status", self.on_policy_status,
+                                 qos.EVENTS)
+        self.create_subscription(String, "/dagger/round", self.on_round, qos.EVENTS)
+        self.create_timer(0.05, self.on_timer)
+        self.announced_round = -1
+        self.get_logger().info(f"gating '{self.config.gating}' ({self.config.beta_schedule} "
+                               f"beta, beta0={self.config.beta0:g}); commands on {topic}")
+
+    def _vector(self, msg: JointState, topic: str):
+        try:
+            return convert.vector_from_msg(msg, self.action_size, topic)
+        except convert.VectorSizeError as exc:
+            self.get_logger().error(str(exc), throttle_duration_sec=1.0)
+            return None
+
+    def on_expert(self, msg: JointState) -> None:
+        action = self._vector(msg, "/dagger/expert/action")
+        if action is not None:
+            self.emit(self.core.add_expert(convert.stamp_to_ns(msg.header.stamp),
+                                           msg.header.frame_id, action, time.monotonic()))
+
+    def on_policy(self, msg: JointState) -> None:
+        action = self._vector(msg, "/dagger/policy/action")
+        if action is not None:
+            spread = float(msg.effort[0]) if len(msg.effort) else None
+            self.emit(self.core.add_policy(convert.stamp_to_ns(msg.header.stamp),
+                                           msg.header.frame_id, action, spread,
+                                           time.monotonic()))
+
+    def on_timer(self) -> None:
+        for result in self.core.expire(time.monotonic()):
+            self.emit(result)
+
+    def emit(self, result) -> None:
+        if result is None:
+            return
+        command, record = result
+        self.pub_command.publish(self.encode(command))
+        self.pub_decision.publish(convert.json_msg(record))
+
+    def on_round(self, msg: String) -> None:
+        announcement = convert.json_from_msg(msg)
+        if announcement.get("checkpoint_id") is None:  # no policy yet: nothing to wait for
+            self.apply_round(int(announcement["round"]), None)
+
+    def on_policy_status(self, msg: String) -> None:
+        status = convert.json_from_msg(msg)
+        # the policy reports what it actually runs (the last good checkpoint if it refused)
+        self.apply_round(int(status["round"]), status.get("checkpoint_id"))
+
+    def apply_round(self, round_index: int, checkpoint_id) -> None:
+        if round_index < self.announced_round:
+            return
+        self.core.set_round(round_index, checkpoint_id)
+        self.announced_round = round_index
+        self.pub_status.publish(convert.json_msg({"round": round_index, "beta": self.core.gate.beta,
+                                                  "checkpoint_id": checkpoint_id}))
+        self.get_logger().info(f"round {round_index}: beta {self.core.gate.beta:.3f}, "
+                               f"policy {checkpoint_id or 'none'}")
 
 
 def main() -> None:
-    print(f"[{__name__}] not implemented yet (see the DAgger loop issue)", file=sys.stderr)
-    sys.exit(1)
+    run_node("supervisor", SupervisorNode)
 
 
 if __name__ == "__main__":

@@ -70,3 +70,18 @@ def command_interface(command_kind: str, controller: str) -> tuple[type, str, ob
         return Twist, "/cmd_vel", twist, twist_to_array
     return (Float64MultiArray, f"/{controller}/commands", float_array,
             lambda m: np.asarray(m.data, dtype=float))
+
+
+def json_msg(payload: dict):
+    """A std_msgs/String carrying one JSON object (events, decisions, statuses)."""
+    import json
+
+    from std_msgs.msg import String
+
+    return String(data=json.dumps(payload))
+
+
+def json_from_msg(msg) -> dict:
+    import json
+
+    return json.loads(msg.data)

@@ -50,11 +50,12 @@ def run_node(name: str, factory: Callable[[list[str]], object]) -> None:
         executor = make_executor()
         executor.add_node(node)
         executor.spin()
+        code = getattr(node, "exit_code", 0)  # a node that ended its own job says how
     except ConfigError as exc:
         print(f"[{name}] configuration error: {exc}", file=sys.stderr, flush=True)
         code = EXIT_CONFIG
     except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        code = getattr(node, "exit_code", 0)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     finally:

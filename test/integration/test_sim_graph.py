@@ -190,7 +190,7 @@ def test_expert_rejects_observation_of_wrong_length(tmp_path, listener):
     config = write_graph(tmp_path / "e.yaml", {"expert": {"task": "reach"}})
     proc = start(["expert", "--ros-args", "--params-file", str(config)])
     try:
-        pub = listener.node.create_publisher(JointState, "/dagger/observation", qos.STREAM)
+        pub = listener.node.create_publisher(JointState, "/dagger/expert_observation", qos.STREAM)
         deadline = time.monotonic() + 30
         while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -215,5 +215,5 @@ def test_expert_rejects_observation_of_wrong_length(tmp_path, listener):
         assert proc.poll() is None
     finally:
         out, err = stop(proc)
-    assert "message on /dagger/observation has 5 values, expected 12" in out + err
+    assert "message on /dagger/expert_observation has 5 values, expected 12" in out + err
     assert os.environ["ROS_DOMAIN_ID"] != "0"

@@ -20,9 +20,10 @@ def task_class(name: str) -> type[Task]:
 
 
 def make_task(name: str, model_file: str = "", control_rate_hz: float = 50.0,
-              max_episode_steps: int = 0) -> Task:
-    """Build task ``name`` (optionally from another MJCF file)."""
-    return task_class(name)(model_file or None, control_rate_hz, max_episode_steps)
+              max_episode_steps: int = 0, observation_noise: list[float] | None = None) -> Task:
+    """Build task ``name`` (optionally from another MJCF file, with other sensor noise)."""
+    return task_class(name)(model_file or None, control_rate_hz, max_episode_steps,
+                            observation_noise)
 
 
 __all__ = ["TASKS", "Task", "StepResult", "make_task", "task_class",

@@ -58,9 +58,11 @@ class Task:
     observation_names: tuple[str, ...] = ()
     #: ros2_control-shaped command: one value per commanded joint, or a Twist
     command_kind: str = "joint_velocity"
+    #: default sensor noise (standard deviation per observation element) the learner sees
+    default_observation_noise: tuple[float, ...] = ()
 
     def __init__(self, model_path: str | Path | None = None, control_rate_hz: float = 50.0,
-                 max_episode_steps: int = 0):
+                 max_episode_steps: int = 0, observation_noise: list[float] | None = None):
         import mujoco
 
         self._mj = mujoco
@@ -73,6 +75,14 @@ class Task:
         self.substeps = max(1, int(round(self.control_dt / self.model.opt.timestep)))
         self.max_episode_steps = max_episode_steps or self.default_max_steps
         self._check_model()
+        noise = self.default_observation_noise if observation_noise is None else observation_noise
+        if len(noise) not in (0, len(self.observation_names)):
+            raise ConfigError(f"'observation_noise' has {len(noise)} values but task "
+                              f"'{self.name}' observes {len(self.observation_names)} "
+                              f"({', '.join(self.observation_names)})")
+        self.observation_noise = np.asarray(noise if len(noise) else
+                                            np.zeros(len(self.observation_names)), dtype=float)
+        self.noise_rng = np.random.default_rng(0)
         self.seed: int | None = None
         self.step_count = 0
         self.episode_return = 0.0
@@ -113,13 +123,14 @@ class Task:
         """Start a new episode from the state drawn with ``seed``; returns the observation."""
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
+        self.noise_rng = np.random.default_rng([self.seed, 1])
         self._mj.mj_resetData(self.model, self.data)
         self._reset_state()
         self._mj.mj_forward(self.model, self.data)
         self.step_count = 0
         self.episode_return = 0.0
         self.outcome = None
-        return self.observation()
+        return self.observe()
 
     def step(self, action: np.ndarray) -> StepResult:
         """Apply ``action`` (clipped to the action limits) for one control period."""
@@ -141,7 +152,20 @@ class Task:
             outcome = TIMEOUT
         self.episode_return += reward
         self.outcome = outcome
-        return StepResult(self.observation(), reward, outcome)
+        return StepResult(self.observe(), reward, outcome)
+
+    def observe(self) -> np.ndarray:
+        """What the learner sees: the true observation plus sensor noise (drawn once per
+        step; ``true_observation`` gives the same step's noise-free vector)."""
+        self._true = self.observation()
+        if not self.observation_noise.any():
+            return self._true.copy()
+        return self._true + self.noise_rng.normal(0.0, 1.0, self._true.shape) \
+            * self.observation_noise
+
+    def true_observation(self) -> np.ndarray:
+        """The noise-free observation of the current step: what a privileged expert sees."""
+        return self._true.copy()
 
     # -- for the bridge's topics ----------------------------------------------------
     def joint_names(self) -> list[str]:
@@ -156,6 +180,7 @@ class Task:
         raise NotImplementedError
 
     def observation(self) -> np.ndarray:
+        """The noise-free observation vector of the current state."""
         raise NotImplementedError
 
     def _apply(self, action: np.ndarray) -> None:

@@ -1,0 +1,296 @@
+"""Recording: frames joined by the observation they answer, episodes written with LeRobot.
+
+The recorder joins each observation with the supervisor's decision for it by the
+observation's stamp (never by arrival time), assembles episodes, and writes every finished
+episode with LeRobot's own API (LeRobotDataset.create / add_frame / save_episode /
+finalize). Every episode goes to its own parquet file and is finalized at once, so the
+dataset on disk is complete and opens with ``LeRobotDataset(repo_id, root=...)`` between
+any two episodes, and a later run (or a restarted recorder) appends to it.
+
+Per-episode provenance (round, checkpoint, label source, gating, beta, seed, outcome) is
+kept beside LeRobot's metadata in ``meta/dagger_episodes.jsonl``, one line per episode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from dagger_ros.core.config import ConfigError, param
+
+PROVENANCE_FILE = "meta/dagger_episodes.jsonl"
+CODES_FILE = "meta/dagger_ros.json"
+SOURCE_CODES = {"expert": 0, "policy": 1, "hold": 2}
+REASON_CODES = {"no_policy": 0, "beta_draw": 1, "policy_timeout": 2, "invalid_policy_action": 3}
+
+
+class DatasetError(ValueError):
+    """A dataset path that is not a (compatible) LeRobot dataset."""
+
+
+@dataclasses.dataclass
+class RecorderConfig:
+    """Parameters of the recorder node."""
+
+    task: str = param("reach", "Task whose observations and actions are recorded.")
+    dataset_root: str = param("runs/default/dataset", "Folder of the LeRobot dataset; "
+                              "created if absent, appended to if it exists.")
+    repo_id: str = param("local/dagger_ros", "LeRobot repo_id recorded in the dataset.")
+    task_description: str = param("", "Text stored as each frame's LeRobot 'task' (empty: "
+                                  "the task name).")
+    control_rate_hz: float = param(50.0, "Frames per second stored as the dataset's fps.")
+
+    def validate(self) -> None:
+        from dagger_ros.core.tasks import task_class
+
+        task_class(self.task)
+        if not self.dataset_root:
+            raise ConfigError("'dataset_root' must name a folder")
+        if self.control_rate_hz <= 0:
+            raise ConfigError(f"'control_rate_hz' must be positive, got {self.control_rate_hz}")
+
+
+def features_for(observation_names, action_names) -> dict:
+    """LeRobot features of a dagger_ros dataset."""
+    obs, act = list(observation_names), list(action_names)
+
+    def vec(names, dtype="float32"):
+        return {"dtype": dtype, "shape": (len(names),), "names": names}
+
+    def scalar(dtype):
+        return {"dtype": dtype, "shape": (1,), "names": None}
+
+    return {
+        "observation.state": vec(obs),       # what the learner saw
+        "action": vec(act),                  # the expert's label: what a policy learns
+        "policy_action": vec(act),           # the policy's proposal (zeros if none)
+        "executed_action": vec(act),         # what was sent to the robot, after clamping
+        "source": scalar("int64"),           # who executed: SOURCE_CODES
+        "reason": scalar("int64"),           # why: REASON_CODES
+        "policy_available": scalar("int64"),  # 1 if the policy proposed an action
+        "uncertainty": scalar("float32"),    # ensemble spread (0 if no policy)
+        "round": scalar("int64"),            # DAgger round that collected the frame
+    }
+
+
+@dataclasses.dataclass
+class Frame:
+    stamp_ns: int
+    episode: int
+    step: int
+    observation: np.ndarray
+    decision: dict
+
+
+def parse_label(label: str) -> tuple[int, int]:
+    """``"<episode>:<step>"`` -> (episode, step)."""
+    episode, step = label.split(":")
+    return int(episode), int(step)
+
+
+class FrameJoiner:
+    """Pairs observations and decisions that carry the same stamp; either may come first.
+    Re-sent observations (same stamp) are joined once."""
+
+    def __init__(self):
+        self.observations: dict[int, tuple[str, np.ndarray]] = {}
+        self.decisions: dict[int, dict] = {}
+        self.joined: set[int] = set()
+
+    def add_observation(self, stamp_ns: int, label: str, values: np.ndarray) -> Frame | None:
+        if stamp_ns in self.joined:
+            return None
+        self.observations[stamp_ns] = (label, values)
+        return self._try(stamp_ns)
+
+    def add_decision(self, stamp_ns: int, decision: dict) -> Frame | None:
+        if stamp_ns in self.joined:
+            return None
+        self.decisions[stamp_ns] = decision
+        return self._try(stamp_ns)
+
+    def _try(self, stamp: int) -> Frame | None:
+        if stamp in self.observations and stamp in self.decisions:
+            label, values = self.observations.pop(stamp)
+            episode, step = parse_label(label)
+            self.joined.add(stamp)
+            return Frame(stamp, episode, step, values, self.decisions.pop(stamp))
+        return None
+
+    def forget_before(self, stamp_ns: int) -> None:
+        """Drop bookkeeping of stamps older than ``stamp_ns`` (a saved episode's)."""
+        self.joined = {s for s in self.joined if s >= stamp_ns}
+        for table in (self.observations, self.decisions):
+            for s in [s for s in table if s < stamp_ns]:
+                del table[s]
+
+
+class EpisodeAssembler:
+    """Frames per simulated episode; an episode is ready once its end event has come and
+    all of its steps have been joined."""
+
+    def __init__(self):
+        self.frames: dict[int, dict[int, Frame]] = {}
+        self.ends: dict[int, dict] = {}
+
+    def add_frame(self, frame: Frame) -> None:
+        self.frames.setdefault(frame.episode, {})[frame.step] = frame
+
+    def add_end(self, event: dict) -> None:
+        self.ends[int(event["episode"])] = event
+
+    def ready(self) -> list[tuple[list[Frame], dict]]:
+        """Episodes complete now (their frames in step order, their end event), removed."""
+        out = []
+        for episode in sorted(self.ends):
+            end = self.ends[episode]
+            got = self.frames.get(episode, {})
+            if len(got) >= int(end["steps"]):
+                out.append(([got[s] for s in sorted(got)], end))
+        for _, end in out:
+            self.ends.pop(int(end["episode"]))
+            self.frames.pop(int(end["episode"]), None)
+        return out
+
+    def missing(self, episode: int) -> int:
+        end = self.ends.get(episode)
+        return int(end["steps"]) - len(self.frames.get(episode, {})) if end else 0
+
+
+def frame_row(frame: Frame, action_size: int, task_text: str) -> dict:
+    """One LeRobot frame from a joined observation and decision."""
+    d = frame.decision
+    policy = d.get("policy_action")
+    return {
+        "observation.state": np.asarray(frame.observation, np.float32),
+        "action": np.asarray(d["expert_action"], np.float32),
+        "policy_action": np.asarray(policy if policy is not None else np.zeros(action_size),
+                                    np.float32),
+        "executed_action": np.asarray(d["executed_action"], np.float32),
+        "source": np.array([SOURCE_CODES[d["source"]]], np.int64),
+        "reason": np.array([REASON_CODES.get(d["reason"], -1)], np.int64),
+        "policy_available": np.array([int(policy is not None)], np.int64),
+        "uncertainty": np.array([d.get("uncertainty") or 0.0], np.float32),
+        "round": np.array([int(d["round"])], np.int64),
+        "task": task_text,
+    }
+
+
+def episode_provenance(frames: list[Frame], end: dict, dataset_episode: int) -> dict:
+    """What made an episode: round, checkpoint, label source, gating, beta, seed, outcome."""
+    first = frames[0].decision
+    sources = [f.decision["source"] for f in frames]
+    return {
+        "episode_index": dataset_episode,
+        "sim_episode": int(end["episode"]),
+        "seed": int(end["seed"]),
+        "outcome": end["outcome"],
+        "frames": len(frames),
+        "round": int(first["round"]),
+        "checkpoint_id": first.get("checkpoint_id"),
+        "label_source": first["label_source"],
+        "gating": first["gating"],
+        "beta": first["beta"],
+        "expert_frames": sources.count("expert"),
+        "policy_frames": sources.count("policy"),
+        "first_stamp_ns": frames[0].stamp_ns,
+        "last_stamp_ns": frames[-1].stamp_ns,
+    }
+
+
+class DatasetWriter:
+    """Appends episodes to one LeRobot dataset, each finalized as soon as it is saved."""
+
+    def __init__(self, root: str | Path, repo_id: str, fps: float, observation_names,
+                 action_names, robot_type: str = ""):
+        from datasets.utils.logging import disable_progress_bar
+        from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+        disable_progress_bar()
+        self.root = Path(root)
+        self.features = features_for(observation_names, action_names)
+        self.action_size = len(action_names)
+        if (self.root / "meta" / "info.json").exists():
+            self.dataset = open_dataset(self.root, repo_id)
+            check_features(self.dataset, self.features, self.root)
+        else:
+            if self.root.exists() and any(self.root.iterdir()):
+                raise DatasetError(f"{self.root} exists and is not a LeRobot dataset (no "
+                                   "meta/info.json); choose an empty or new folder")
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            self.dataset = LeRobotDataset.create(
+                repo_id, fps=int(round(fps)), features=self.features, root=self.root,
+                robot_type=robot_type or None, use_videos=False, metadata_buffer_size=1)
+            (self.root / CODES_FILE).write_text(json.dumps(
+                {"source_codes": SOURCE_CODES, "reason_codes": REASON_CODES,
+                 "provenance_file": PROVENANCE_FILE}, indent=2))
+        # one parquet file per episode: every save is closed (finalized) at once
+        self.dataset.meta.metadata_buffer_size = 1
+        self.dataset.meta.update_chunk_settings(data_files_size_in_mb=1e-6)
+
+    @property
+    def episodes(self) -> int:
+        return self.dataset.meta.total_episodes
+
+    def write_episode(self, frames: list[Frame], end: dict, task_text: str) -> dict:
+        """Save one episode and its provenance; returns the provenance record."""
+        index = self.episodes
+        for frame in frames:
+            self.dataset.add_frame(frame_row(frame, self.action_size, task_text))
+        self.dataset.save_episode()
+        self.dataset.finalize()
+        record = episode_provenance(frames, end, index)
+        with open(self.root / PROVENANCE_FILE, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return record
+
+    def close(self) -> None:
+        self.dataset.finalize()
+
+
+def open_dataset(root: str | Path, repo_id: str = "local/dagger_ros"):
+    """Open a LeRobot dataset; a path that is not one raises DatasetError naming it."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    root = Path(root)
+    if not (root / "meta" / "info.json").is_file():
+        raise DatasetError(f"{root} is not a LeRobot dataset (no meta/info.json)")
+    try:
+        return LeRobotDataset(repo_id, root=root)
+    except Exception as exc:  # lerobot raises many kinds for a broken folder
+        raise DatasetError(f"{root} could not be opened as a LeRobot dataset: "
+                           f"{type(exc).__name__}: {exc}") from None
+
+
+def check_features(dataset, features: dict, root: Path) -> None:
+    """Refuse to append to a dataset recorded with other observation or action layouts."""
+    for key in ("observation.state", "action"):
+        have = dataset.meta.features.get(key)
+        want = features[key]
+        if have is None or list(have["shape"]) != list(want["shape"]):
+            raise DatasetError(f"{root}: feature '{key}' has shape "
+                               f"{None if have is None else have['shape']}, this task records "
+                               f"{want['shape']}")
+
+
+def load_training_data(root: str | Path, repo_id: str = "local/dagger_ros"):
+    """All frames so far, read back through LeRobotDataset: (obs, expert action, episode)."""
+    dataset = open_dataset(root, repo_id)
+    table = dataset.hf_dataset.with_format("numpy")
+    obs = np.stack(table["observation.state"]).astype(np.float32)
+    act = np.stack(table["action"]).astype(np.float32)
+    episodes = np.asarray(table["episode_index"]).reshape(-1)
+    return obs, act, episodes
+
+
+def read_provenance(root: str | Path) -> list[dict]:
+    path = Path(root) / PROVENANCE_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,74 @@
+"""DAgger rounds without ROS: the trainer's configuration and its retrain/evaluate step."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from dagger_ros.core.config import ConfigError, param
+from dagger_ros.core.dagger_loop import EVAL_SEED_BASE, evaluate
+from dagger_ros.core.policy_model import save_checkpoint
+from dagger_ros.core.recording import load_training_data
+from dagger_ros.core.tasks import make_task, task_class
+from dagger_ros.core.training import TrainConfig, train_ensemble
+
+
+@dataclasses.dataclass
+class TrainerConfig(TrainConfig):
+    """Parameters of the trainer node: the rounds it drives and how it trains."""
+
+    task: str = param("reach", "Task (for the closed-loop evaluation).")
+    sensor_noise: bool = param(True, "Evaluate with the task's sensor noise (as the bridge).")
+    observation_noise: list[float] = param([], "Noise std per observation element "
+                                           "(empty: the task's model), as the bridge.")
+    dataset_root: str = param("runs/default/dataset", "The recorder's LeRobot dataset.")
+    repo_id: str = param("local/dagger_ros", "LeRobot repo_id of that dataset.")
+    run_dir: str = param("runs/default", "Where checkpoints/ and metrics.jsonl are written.")
+    rounds: int = param(10, "Rounds to run at most.")
+    episodes_per_round: int = param(2, "Episodes collected per round before retraining.")
+    target_success: float = param(1.0, "Stop early once the evaluation reaches this success "
+                                  "rate (1.0: run all rounds).")
+    eval_episodes: int = param(20, "Held-out seeded episodes of the closed-loop evaluation "
+                               "(policy alone, beta = 0) after each round.")
+    seed: int = param(0, "Seed of training.")
+    round_timeout: float = param(600.0, "Seconds a round's collection may take before the "
+                                 "trainer gives up with an error.")
+
+    def validate(self) -> None:
+        super().validate()
+        task_class(self.task)
+        for key in ("rounds", "episodes_per_round", "eval_episodes"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"'{key}' must be >= 1, got {getattr(self, key)}")
+        if not 0.0 < self.target_success <= 1.0:
+            raise ConfigError(f"'target_success' must be in (0, 1], got {self.target_success}")
+
+
+def eval_task(config: TrainerConfig):
+    noise = (config.observation_noise or None) if config.sensor_noise else []
+    return make_task(config.task, observation_noise=noise)
+
+
+def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
+    """Train on everything recorded so far; write the checkpoint atomically."""
+    task = eval_task(config)
+    obs, act, episodes = load_training_data(config.dataset_root, config.repo_id)
+    policy, report = train_ensemble(obs, act, episodes, task.observation_names,
+                                    task.action_names, config, seed=config.seed + round_index)
+    path = save_checkpoint(policy, Path(config.run_dir) / "checkpoints", {
+        "name": f"round_{round_index:03d}", "round": round_index,
+        "dataset": str(config.dataset_root), "frames": report.frames,
+        "episodes": report.episodes, "train": dataclasses.asdict(report)})
+    return path, {"policy": policy, "report": dataclasses.asdict(report)}
+
+
+def evaluate_policy(config: TrainerConfig, policy) -> dict:
+    return evaluate(eval_task(config), policy, config.eval_episodes, EVAL_SEED_BASE)
+
+
+def append_metrics(run_dir: str | Path, row: dict) -> None:
+    path = Path(run_dir) / "metrics.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fh.write(json.dumps(row) + "\n")
