@@ -70,7 +70,7 @@ class TrainerNode(Node):
         while True:
             done = threading.Event()
             future = self.reset.call_async(Trigger.Request())
-            future.add_done_callback(lambda _f: done.set())
+            future.add_done_callback(lambda _f, done=done: done.set())
             if not done.wait(timeout=max(0.1, deadline - time.monotonic())):
                 raise TimeoutError("/sim/reset did not answer")
             response = future.result()
