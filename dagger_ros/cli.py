@@ -2,7 +2,7 @@
 
   dagger-ros run --config config/sim_reach.yaml [--timeout S]
   dagger-ros expert-eval --task reach --episodes 100
-  dagger-ros sim            (the README's main job)
+  dagger-ros sim [--rounds N]   (the README's main job: DAgger vs BC on 'drive')
 """
 
 from __future__ import annotations
@@ -63,13 +63,9 @@ def cmd_expert_eval(args) -> int:
 
 
 def cmd_sim(args) -> int:
-    # Until the DAgger loop lands, the main job shows the simulated graph with the expert
-    # driving: the bridge and the expert as real ROS 2 processes, lockstep, seeded.
-    from dagger_ros.core.graph import load_graph
-    from dagger_ros.launcher import run_graph
+    from dagger_ros.main_job import run
 
-    config = shipped_config(f"sim_{args.task}")
-    return run_graph(config, list(load_graph(config)), timeout=args.timeout)
+    return run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,9 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--episodes", type=int, default=100)
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(func=cmd_expert_eval)
-    sim = sub.add_parser("sim", help="the simulated main job")
-    sim.add_argument("--task", default="reach", choices=("reach", "drive"))
-    sim.add_argument("--timeout", type=float, default=0.0)
+    sim = sub.add_parser("sim", help="DAgger in simulation through the ROS 2 graph, then "
+                         "BC at equal labels; writes runs/<name>/")
+    sim.add_argument("--task", default="drive", choices=("drive",),
+                     help="task with a shipped DAgger config (config/sim_dagger_<task>.yaml)")
+    sim.add_argument("--config", default="", help="another DAgger graph YAML")
+    sim.add_argument("--name", default="", help="run name (default: <task>-<time>)")
+    sim.add_argument("--runs", default="runs", help="folder of runs")
+    sim.add_argument("--rounds", type=int, default=None)
+    sim.add_argument("--episodes-per-round", type=int, default=None)
+    sim.add_argument("--eval-episodes", type=int, default=None)
+    sim.add_argument("--train-steps", type=int, default=None,
+                     help="gradient steps per retraining (the trainer's max_steps)")
     sim.set_defaults(func=cmd_sim)
     return parser
 

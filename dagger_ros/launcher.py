@@ -32,18 +32,20 @@ def executable(name: str) -> str:
     return found
 
 
-def _pump(name: str, stream, width: int) -> None:
+def _pump(name: str, stream, width: int, sink) -> None:
     prefix = f"[{name}]".ljust(width + 2)
     for line in iter(stream.readline, ""):
-        sys.stdout.write(f"{prefix} {line}" if line.endswith("\n") else f"{prefix} {line}\n")
-        sys.stdout.flush()
+        sink.write(f"{prefix} {line}" if line.endswith("\n") else f"{prefix} {line}\n")
+        sink.flush()
     stream.close()
 
 
 class Graph:
     """The running processes of one graph."""
 
-    def __init__(self, config: Path, nodes: list[str], extra_args: list[str] | None = None):
+    def __init__(self, config: Path, nodes: list[str], extra_args: list[str] | None = None,
+                 sink=None):
+        self.sink = sink or sys.stdout
         self.config = Path(config).resolve()
         self.nodes = nodes
         self.extra_args = extra_args or []
@@ -59,7 +61,8 @@ class Graph:
                                     text=True, bufsize=1, start_new_session=True,
                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
             self.procs[name] = proc
-            t = threading.Thread(target=_pump, args=(name, proc.stdout, width), daemon=True)
+            t = threading.Thread(target=_pump, args=(name, proc.stdout, width, self.sink),
+                                 daemon=True)
             t.start()
             self.threads.append(t)
 
@@ -92,9 +95,13 @@ class Graph:
 
 
 def run_graph(config: Path, nodes: list[str], timeout: float = 0.0,
-              extra_args: list[str] | None = None) -> int:
-    """Run the graph until it ends; returns 0, or 1 naming a node that died."""
-    graph = Graph(config, nodes, extra_args)
+              extra_args: list[str] | None = None, log_file: Path | None = None) -> int:
+    """Run the graph until it ends; returns 0, or 1 naming a node that died.
+
+    With ``log_file`` the nodes' output goes there instead of the terminal.
+    """
+    sink = open(log_file, "a") if log_file else None  # noqa: SIM115 - closed below
+    graph = Graph(config, nodes, extra_args, sink)
     stop_requested = []
 
     def on_signal(signum, _frame):
@@ -121,8 +128,9 @@ def run_graph(config: Path, nodes: list[str], timeout: float = 0.0,
                 if rc == 0:
                     print(f"[dagger-ros] node '{name}' finished; stopping the graph", flush=True)
                 else:
-                    print(f"[dagger-ros] node '{name}' died with exit code {rc}; stopping the "
-                          "graph", file=sys.stderr, flush=True)
+                    where = f" (its log: {log_file})" if log_file else ""
+                    print(f"[dagger-ros] node '{name}' died with exit code {rc}{where}; stopping "
+                          "the graph", file=sys.stderr, flush=True)
                     code = 1
                 break
             time.sleep(0.05)
@@ -130,6 +138,8 @@ def run_graph(config: Path, nodes: list[str], timeout: float = 0.0,
         codes = graph.stop()
         for s, handler in old.items():
             signal.signal(s, handler)
+        if sink is not None:
+            sink.close()
     bad = {n: c for n, c in codes.items() if c not in (0, -signal.SIGINT, None)}
     if code == 0 and bad:
         print(f"[dagger-ros] nodes that did not stop cleanly: {bad}", file=sys.stderr)

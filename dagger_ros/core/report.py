@@ -1,0 +1,135 @@
+"""The main job's outputs: the behaviour-cloning baseline, the learning curve, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from dagger_ros.core.dagger_loop import (
+    EVAL_SEED_BASE,
+    Episode,
+    evaluate,
+    expert_rollouts,
+    expert_success,
+)
+from dagger_ros.core.experts import Expert
+from dagger_ros.core.gating import EXPERT
+from dagger_ros.core.recording import DatasetWriter, Frame, load_training_data
+from dagger_ros.core.tasks import Task
+from dagger_ros.core.training import TrainConfig, train_ensemble
+
+
+def record_episodes(writer: DatasetWriter, episodes: list[Episode], label_source: str,
+                    task_text: str) -> None:
+    """Write in-process expert rollouts to a LeRobot dataset, with the same provenance."""
+    for n, ep in enumerate(episodes):
+        frames = [Frame(stamp_ns=i, episode=n, step=i, observation=ep.observations[i], decision={
+            "source": EXPERT, "reason": "beta_draw", "round": 0, "beta": 1.0,
+            "checkpoint_id": None, "gating": "expert_only", "label_source": label_source,
+            "expert_action": ep.expert_actions[i].tolist(), "policy_action": None,
+            "executed_action": ep.executed_actions[i].tolist(), "uncertainty": None})
+            for i in range(ep.frames)]
+        writer.write_episode(frames, {"episode": n, "seed": ep.seed, "outcome": ep.outcome,
+                                      "steps": ep.frames}, task_text)
+
+
+def bc_baseline(task: Task, expert: Expert, train: TrainConfig, label_counts: list[int],
+                eval_episodes: int, dataset_root: Path, seed: int = 0, progress=None) -> list:
+    """BC given DAgger's label counts: expert-only rollouts, recorded as a LeRobot dataset,
+    trained on their first N labels for each N, evaluated like DAgger's policies."""
+    episodes = expert_rollouts(task, expert, max(label_counts))
+    writer = DatasetWriter(dataset_root, "local/bc_baseline", 1.0 / task.control_dt,
+                           task.observation_names, task.action_names, robot_type=task.name)
+    record_episodes(writer, episodes, expert.name, task.name)
+    obs, act, ids = load_training_data(dataset_root, "local/bc_baseline")
+    rows = []
+    for i, labels in enumerate(label_counts):
+        policy, report = train_ensemble(obs[:labels], act[:labels], ids[:labels],
+                                        task.observation_names, task.action_names, train,
+                                        seed=seed + i)
+        rows.append({"labels": labels, "train_episodes": int(len(np.unique(ids[:labels]))),
+                     **evaluate(task, policy, eval_episodes, EVAL_SEED_BASE)})
+        if progress:
+            progress(rows[-1])
+    return rows
+
+
+def plot_learning_curve(dagger: list[dict], bc: list[dict], expert_rate: float, path: Path,
+                        title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    ax.plot([r["labels"] for r in dagger], [100 * r["success_rate"] for r in dagger], "o-",
+            color="tab:blue", label="DAgger (beta mixing)")
+    ax.plot([r["labels"] for r in bc], [100 * r["success_rate"] for r in bc], "s--",
+            color="tab:orange", label="BC (expert-only rollouts)")
+    ax.axhline(100 * expert_rate, color="gray", ls=":", label=f"expert ({expert_rate:.0%})")
+    for r in dagger:
+        ax.annotate(f"r{r['round']}", (r["labels"], 100 * r["success_rate"]),
+                    textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7,
+                    color="tab:blue")
+    ax.set_xlabel("expert labels")
+    ax.set_ylabel("evaluation success rate (%)")
+    ax.set_ylim(-5, 105)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def summarize(dagger: list[dict], bc: list[dict], expert_rate: float) -> dict:
+    """The figures the report states: the gap to BC and when DAgger reached the expert."""
+    gaps = [d["success_rate"] - b["success_rate"] for d, b in zip(dagger, bc, strict=True)]
+    reached = next((d["round"] for d in dagger
+                    if d["success_rate"] >= 0.95 * expert_rate), None)
+    later = [g for d, g in zip(dagger, gaps, strict=True)
+             if reached is not None and d["round"] >= reached]
+    return {
+        "expert_success": expert_rate,
+        "dagger_final_success": dagger[-1]["success_rate"],
+        "bc_final_success": bc[-1]["success_rate"],
+        "final_labels": dagger[-1]["labels"],
+        "round_reaching_95pct_of_expert": reached,
+        "min_gap_after_reaching": min(later) if later else None,
+        "gap_per_round": [round(g, 3) for g in gaps],
+    }
+
+
+def write_report(path: Path, task: str, dagger: list[dict], bc: list[dict], summary: dict,
+                 files: dict) -> None:
+    lines = [f"# DAgger run: task '{task}'", "",
+             "Closed-loop evaluation of the policy alone (beta = 0) on held-out seeds after "
+             "each round; BC trained on the same number of expert labels taken from "
+             "expert-only rollouts.", "",
+             "| round | beta | episodes | expert labels | DAgger success | DAgger return | "
+             "BC success |", "|---|---|---|---|---|---|---|"]
+    for d, b in zip(dagger, bc, strict=True):
+        lines.append(f"| {d['round']} | {d['beta']:.3f} | {d['episodes']} | {d['labels']} | "
+                     f"{d['success_rate']:.0%} | {d['mean_return']:.3f} | "
+                     f"{b['success_rate']:.0%} |")
+    reached = summary["round_reaching_95pct_of_expert"]
+    lines += ["", f"- Expert success on the evaluation seeds: {summary['expert_success']:.0%}."]
+    if reached is None:
+        lines.append("- DAgger did **not** reach 95% of the expert's success rate.")
+    else:
+        lines.append(f"- DAgger reached 95% of the expert's success rate in round {reached}; "
+                     f"from then on BC stayed at least {100 * summary['min_gap_after_reaching']:.0f}"
+                     " points below it at the same label count.")
+    lines += [f"- Final: DAgger {summary['dagger_final_success']:.0%}, BC "
+              f"{summary['bc_final_success']:.0%} at {summary['final_labels']} labels.", ""]
+    lines += [f"- {name}: `{value}`" for name, value in files.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_json(path: Path, payload) -> None:
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+__all__ = ["bc_baseline", "plot_learning_curve", "summarize", "write_report", "expert_success"]

@@ -1,0 +1,66 @@
+"""The supervisor's decisions: pairing by stamp, waiting for the policy, safe commands."""
+
+import numpy as np
+
+from dagger_ros.core.config import from_mapping
+from dagger_ros.core.supervisor import Supervisor, SupervisorConfig
+
+
+def supervisor(beta0=0.0, **extra):
+    config = from_mapping(SupervisorConfig, {"task": "drive", "beta_schedule": "constant",
+                                             "beta0": beta0, **extra})
+    return Supervisor(config, np.array([-1.5, -2.5]), np.array([1.5, 2.5]), "scripted/test")
+
+
+def test_expert_alone_until_a_policy_runs():
+    sup = supervisor()
+    command, record = sup.add_expert(100, "0:0", [1.0, 0.1], now=0.0)
+    assert np.allclose(command, [1.0, 0.1])
+    assert (record["source"], record["reason"], record["checkpoint_id"]) == \
+        ("expert", "no_policy", None)
+    assert record["label_source"] == "scripted/test"
+
+
+def test_waits_for_both_proposals_in_either_order():
+    sup = supervisor(beta0=0.0)
+    sup.set_round(1, "abc")
+    assert sup.add_expert(200, "1:0", [1.0, 0.0], now=0.0) is None
+    command, record = sup.add_policy(200, "1:0", [0.5, 0.2], 0.1, now=0.01)
+    assert np.allclose(command, [0.5, 0.2]) and record["source"] == "policy"
+    assert record["expert_action"] == [1.0, 0.0] and record["policy_action"] == [0.5, 0.2]
+    assert (record["round"], record["checkpoint_id"], record["uncertainty"]) == (1, "abc", 0.1)
+    assert sup.add_policy(300, "1:1", [0.5, 0.2], 0.1, now=0.02) is None
+    assert sup.add_expert(300, "1:1", [1.0, 0.0], now=0.02) is not None
+
+
+def test_each_stamp_decided_once():
+    sup = supervisor()
+    assert sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0) is not None
+    assert sup.add_expert(100, "0:0", [1.0, 0.0], now=0.1) is None  # a re-sent observation
+
+
+def test_policy_timeout_hands_the_step_to_the_expert():
+    sup = supervisor(policy_timeout=0.2)
+    sup.set_round(1, "abc")
+    assert sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0) is None
+    assert sup.expire(now=0.1) == []
+    [(command, record)] = sup.expire(now=0.3)
+    assert record["source"] == "expert" and record["reason"] == "policy_timeout"
+
+
+def test_non_finite_policy_action_is_never_sent():
+    sup = supervisor(beta0=0.0)
+    sup.set_round(1, "abc")
+    sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0)
+    command, record = sup.add_policy(100, "0:0", [np.nan, 0.0], 0.1, now=0.0)
+    assert np.all(np.isfinite(command)) and np.allclose(command, [1.0, 0.0])
+    assert record["reason"] == "invalid_policy_action"
+
+
+def test_commands_are_clamped_and_marked():
+    sup = supervisor(beta0=0.0)
+    sup.set_round(1, "abc")
+    sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0)
+    command, record = sup.add_policy(100, "0:0", [9.0, -9.0], 0.1, now=0.0)
+    assert np.allclose(command, [1.5, -2.5]) and record["clamped"]
+    assert record["executed_action"] == [1.5, -2.5]

@@ -1,0 +1,45 @@
+"""The ensemble trainer: it learns, splits by episode, and its members disagree off-data."""
+
+import numpy as np
+import pytest
+
+from dagger_ros.core.config import ConfigError, from_mapping
+from dagger_ros.core.training import TrainConfig, split_episodes, train_ensemble
+
+
+def test_learns_a_smooth_function_and_reports():
+    rng = np.random.default_rng(0)
+    obs = rng.uniform(-1, 1, size=(3000, 3)).astype(np.float32)
+    act = np.stack([np.sin(2 * obs[:, 0]) + obs[:, 1], obs[:, 2] ** 2], axis=1)
+    episodes = np.repeat(np.arange(30), 100)
+    config = from_mapping(TrainConfig, {"members": 3, "hidden": [64, 64], "max_steps": 1500,
+                                        "eval_every": 100})
+    policy, report = train_ensemble(obs, act, episodes, ["x", "y", "z"], ["u", "v"], config)
+    pred = policy.member_actions(obs[:200]).mean(0)
+    assert np.sqrt(np.mean((pred - act[:200]) ** 2)) < 0.1
+    assert report.holdout_episodes == 3 and report.frames == 3000
+    # off the data, the members disagree more than on it
+    _, near = policy.predict(np.zeros(3, np.float32))
+    _, far = policy.predict(np.full(3, 8.0, np.float32))
+    assert policy.uncertainty(far) > 3 * policy.uncertainty(near)
+
+
+def test_holdout_takes_whole_episodes():
+    ids = np.repeat(np.arange(10), 5)
+    train, hold = split_episodes(ids, 0.2, np.random.default_rng(0))
+    assert len(np.unique(ids[hold])) == 2
+    assert not set(ids[hold]) & set(ids[train])
+    _, hold_one = split_episodes(np.zeros(5, int), 0.2, np.random.default_rng(0))
+    assert not hold_one.any()  # a single episode is never held out
+
+
+@pytest.mark.parametrize("settings, culprit", [
+    ({"members": 0}, "'members' must be >= 1"),
+    ({"hidden": []}, "'hidden' must list positive widths"),
+    ({"holdout_fraction": 1.0}, "'holdout_fraction' must be in [0, 1)"),
+    ({"device": "tpu"}, "'device' must be auto, cpu or cuda"),
+])
+def test_bad_training_settings_are_named(settings, culprit):
+    with pytest.raises(ConfigError) as err:
+        from_mapping(TrainConfig, settings)
+    assert culprit in str(err.value)
