@@ -86,8 +86,9 @@ def run(args) -> int:
         seen_rows = seen_saved = 0
         tqdm.write(TABLE_HEAD)
         while not stop.is_set():
-            watch.wait_until(lambda: len(watch.messages["/dagger/metrics"]) > seen_rows or
-                             len(watch.messages["/dagger/recorder/saved"]) > seen_saved, 0.5)
+            watch.wait_until(
+                lambda r=seen_rows, s=seen_saved: len(watch.messages["/dagger/metrics"]) > r
+                or len(watch.messages["/dagger/recorder/saved"]) > s, 0.5)
             saved = watch.messages["/dagger/recorder/saved"]
             if len(saved) > seen_saved:
                 bar.update(len(saved) - seen_saved)
