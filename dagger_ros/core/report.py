@@ -119,9 +119,10 @@ def write_report(path: Path, task: str, dagger: list[dict], bc: list[dict], summ
     if reached is None:
         lines.append("- DAgger did **not** reach 95% of the expert's success rate.")
     else:
+        gap = 100 * summary["min_gap_after_reaching"]
         lines.append(f"- DAgger reached 95% of the expert's success rate in round {reached}; "
-                     f"from then on BC stayed at least {100 * summary['min_gap_after_reaching']:.0f}"
-                     " points below it at the same label count.")
+                     f"from then on BC stayed at least {gap:.0f} points below it at the same "
+                     "label count.")
     lines += [f"- Final: DAgger {summary['dagger_final_success']:.0%}, BC "
               f"{summary['bc_final_success']:.0%} at {summary['final_labels']} labels.", ""]
     lines += [f"- {name}: `{value}`" for name, value in files.items()]
