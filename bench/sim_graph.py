@@ -43,7 +43,7 @@ def lockstep(folder: Path, episodes: int) -> None:
 
     watch = Listener({"/dagger/observation": JointState, "/episode/event": String})
     config = graph_file(folder, {"task": "drive", "episodes": episodes, "seed": 0,
-                                 "wait_for_subscribers": 2},
+                                 "wait_for_subscribers": 1},
                         {"task": "drive", "drive_robot": True})
     run = subprocess.run(["dagger-ros", "run", "--config", str(config)], capture_output=True,
                          text=True, timeout=600)

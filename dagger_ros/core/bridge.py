@@ -58,6 +58,8 @@ class BridgeConfig:
     wait_for_subscribers: int = param(0, "Start the first episode only once "
                                       "/dagger/observation has this many matched subscribers "
                                       "(so no node of the graph misses the first frame).")
+    wait_for_expert: bool = param(True, "Also wait until something (the expert) listens to "
+                                  "/dagger/expert_observation before an episode starts.")
     republish_period: float = param(0.5, "lockstep: re-send the waiting observation after "
                                     "this long (s) without an answer, for late joiners.")
 

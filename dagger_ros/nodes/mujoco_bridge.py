@@ -63,9 +63,18 @@ class MujocoBridge(Node):
         Without auto_reset, every episode, the first included, waits for /sim/reset."""
         if self.sim.episode >= 0 or not self.config.auto_reset:
             return
-        if self.pub_obs.get_subscription_count() < self.config.wait_for_subscribers:
-            return
-        self.begin_episode()
+        if self.not_listening() is None:
+            self.begin_episode()
+
+    def not_listening(self) -> str | None:
+        """Why an episode may not start yet (who is not listening), or None."""
+        listening = self.pub_obs.get_subscription_count()
+        if listening < self.config.wait_for_subscribers:
+            return (f"waiting for {self.config.wait_for_subscribers} subscribers of "
+                    f"{OBSERVATION_TOPIC}, {listening} so far")
+        if self.config.wait_for_expert and self.pub_true.get_subscription_count() == 0:
+            return f"waiting for the expert to listen on {EXPERT_OBSERVATION_TOPIC}"
+        return None
 
     # -- episodes -------------------------------------------------------------------
     def begin_episode(self) -> None:

@@ -26,9 +26,9 @@ def ends(listener):
 
 def graph(tmp_path, task, **bridge):
     return write_graph(tmp_path / f"{task}.yaml", {
-        # 2 subscribers: the expert and this test's listener
+        # this test's listener, and the expert (wait_for_expert) listen before episode 0
         "mujoco_bridge": {"task": task, "seed": 500, "stepping": "lockstep",
-                          "wait_for_subscribers": 2, **bridge},
+                          "wait_for_subscribers": 1, **bridge},
         "expert": {"task": task, "drive_robot": True},
     })
 
@@ -77,7 +77,8 @@ def test_lockstep_same_seed_same_episodes(tmp_path, listener):
 
 def test_realtime_without_commands_stops_the_arm(tmp_path, listener):
     config = write_graph(tmp_path / "rt.yaml", {"mujoco_bridge": {
-        "task": "reach", "wait_for_subscribers": 1, "stepping": "realtime",
+        "task": "reach", "wait_for_subscribers": 1, "wait_for_expert": False,
+        "stepping": "realtime",
         "control_rate_hz": 100.0,
         "stale_command": "zero", "command_timeout": 0.05}})
     run = start(["dagger-ros", "run", "--config", str(config)])
@@ -106,7 +107,7 @@ def test_reset_service_starts_next_seed(tmp_path, listener):
     from std_srvs.srv import Trigger
 
     config = write_graph(tmp_path / "idle.yaml", {"mujoco_bridge": {
-        "task": "reach", "seed": 40, "wait_for_subscribers": 1}})
+        "task": "reach", "seed": 40, "wait_for_subscribers": 1, "wait_for_expert": False}})
     run = start(["dagger-ros", "run", "--config", str(config)])
     try:
         client = listener.node.create_client(Trigger, "/sim/reset")

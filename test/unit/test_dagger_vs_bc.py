@@ -15,10 +15,10 @@ def test_dagger_beats_bc_at_equal_labels():
     train = from_mapping(TrainConfig, {"max_steps": 800, "members": 3, "hidden": [128, 128]})
     gate = make_gate(from_mapping(GatingConfig, {"beta_schedule": "exponential", "beta0": 1.0,
                                                  "beta_decay": 0.5}))
-    dagger = run_dagger(task, expert, gate, train, rounds=4, episodes_per_round=1,
+    dagger = run_dagger(task, expert, gate, train, rounds=6, episodes_per_round=1,
                         eval_episodes=10)
     bc = run_bc(task, expert, train, [dagger[-1]["labels"]], eval_episodes=10)
     assert expert_success(task, expert, 10) == 1.0
-    assert dagger[0]["beta"] == 1.0 and dagger[-1]["beta"] == 0.125
+    assert dagger[0]["beta"] == 1.0 and dagger[-1]["beta"] == 0.5 ** 5
     assert dagger[-1]["success_rate"] >= 0.8, dagger
     assert dagger[-1]["success_rate"] - bc[0]["success_rate"] >= 0.3, (dagger, bc)

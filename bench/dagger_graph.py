@@ -1,0 +1,131 @@
+"""Benchmark: lockstep steps per second and peak memory of the full DAgger graph.
+
+  ./dev.sh shell, then: python bench/dagger_graph.py [--episodes 3] [--beta 0.5]
+
+Five node processes (bridge, expert, policy with a real checkpoint, supervisor, recorder)
+on the drive task in lockstep. This script plays the trainer's part once (it announces
+round 1 with the checkpoint), then measures observation arrivals at a separate process,
+samples the resident memory of every node process, and checks that the recorder saved
+every step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+os.environ.setdefault("ROS_DOMAIN_ID", str(151 - os.getpid() % 50))
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+
+
+def make_checkpoint(folder: Path) -> Path:
+    """A policy trained briefly on expert data, so the policy node does real inference."""
+    from dagger_ros.core.config import from_mapping
+    from dagger_ros.core.dagger_loop import expert_rollouts, stack
+    from dagger_ros.core.experts import make_expert
+    from dagger_ros.core.policy_model import save_checkpoint
+    from dagger_ros.core.tasks import make_task
+    from dagger_ros.core.training import TrainConfig, train_ensemble
+
+    task = make_task("drive")
+    obs, act, ids = stack(expert_rollouts(task, make_expert(task), 1000))
+    policy, _ = train_ensemble(obs, act, ids, task.observation_names, task.action_names,
+                               from_mapping(TrainConfig, {"max_steps": 200}))
+    return save_checkpoint(policy, folder, {"name": "bench"})
+
+
+def main() -> None:
+    import psutil
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import String
+
+    from dagger_ros.ros import qos
+    from dagger_ros.ros.watch import Listener
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--episodes", type=int, default=3)
+    parser.add_argument("--beta", type=float, default=0.5)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="dagger_bench_"))
+    checkpoint = make_checkpoint(tmp / "checkpoints")
+    graph = {
+        "/**": {"ros__parameters": {"task": "drive"}},
+        "mujoco_bridge": {"ros__parameters": {"episodes": args.episodes,
+                                              "wait_for_subscribers": 3}},
+        "expert": {"ros__parameters": {}},
+        "policy": {"ros__parameters": {}},
+        "supervisor": {"ros__parameters": {"beta_schedule": "constant", "beta0": args.beta}},
+        "recorder": {"ros__parameters": {"dataset_root": str(tmp / "dataset")}},
+    }
+    config = tmp / "graph.yaml"
+    config.write_text(yaml.safe_dump(graph))
+    watch = Listener({"/dagger/observation": JointState, "/episode/event": String,
+                      "/dagger/recorder/saved": String, "/dagger/supervisor/status": String})
+    announce = watch.node.create_publisher(String, "/dagger/round", qos.EVENTS)
+    announce.publish(String(data=json.dumps({"round": 1, "checkpoint_path": str(checkpoint),
+                                             "checkpoint_id": "bench"})))
+    run = subprocess.Popen(["dagger-ros", "run", "--config", str(config)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = {"total": 0, "per_node": {}}
+    done = threading.Event()
+
+    def sample():
+        parent = psutil.Process(run.pid)
+        while not done.is_set():
+            try:
+                procs = parent.children(recursive=True)
+                rss = {}
+                for p in procs:
+                    try:
+                        name = Path(p.cmdline()[1] if "python" in p.cmdline()[0]
+                                    else p.cmdline()[0]).name
+                        rss[name] = rss.get(name, 0) + p.memory_info().rss
+                    except (psutil.NoSuchProcess, IndexError):
+                        pass
+                if sum(rss.values()) > peak["total"]:
+                    peak["total"], peak["per_node"] = sum(rss.values()), rss
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = run.communicate(timeout=900)
+    done.set()
+    sampler.join()
+    if run.returncode != 0:
+        raise SystemExit(f"graph failed: {err[-2000:]}")
+    watch.wait_until(lambda: len(watch.messages["/dagger/recorder/saved"]) >= args.episodes, 30)
+    ends = [e for e in watch.events() if e["event"] == "end"]
+    saved = [json.loads(m.data) for m in watch.messages["/dagger/recorder/saved"]]
+    arrivals = np.array(watch.arrivals["/dagger/observation"])
+    # steps/s inside episodes (the recorder's episode save between episodes is excluded)
+    gaps = np.diff(arrivals)
+    inside = gaps[gaps < 0.05]
+    status = [json.loads(m.data) for m in watch.messages["/dagger/supervisor/status"]]
+    print(f"executor: {os.environ.get('DAGGER_ROS_EXECUTOR', 'single')}; {os.cpu_count()} CPUs; "
+          f"supervisor beta {status[-1]['beta'] if status else '?'}, policy "
+          f"{status[-1]['checkpoint_id'] if status else '?'}")
+    print(f"full graph lockstep (bridge, expert, policy, supervisor, recorder; drive): "
+          f"{sum(e['steps'] for e in ends)} steps in {len(ends)} episodes; "
+          f"{1 / np.median(inside):.0f} steps/s median inside episodes, "
+          f"{len(arrivals) / (arrivals[-1] - arrivals[0]):.0f} steps/s overall")
+    print(f"recorder saved {sum(s['frames'] for s in saved)} frames of "
+          f"{sum(e['steps'] for e in ends)} steps; policy acted in "
+          f"{sum(s['policy_frames'] for s in saved)} of them")
+    per = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(peak["per_node"].items()))
+    print(f"peak resident memory of the graph: {peak['total'] / 2**20:.0f} MiB ({per} MiB)")
+    watch.close()
+
+
+if __name__ == "__main__":
+    main()
