@@ -202,6 +202,30 @@ def episode_provenance(frames: list[Frame], end: dict, dataset_episode: int) -> 
     }
 
 
+def skip_embedding_without_media() -> None:
+    """Make LeRobot's save skip ``embed_images`` when no column holds images or audio.
+
+    lerobot 0.4.4's ``_save_episode_data`` runs ``embed_images`` on every episode: a
+    row-by-row ``datasets.map(embed_table_storage)`` that costs ~150 ms per 300 frames and
+    changes nothing unless a feature requires storage embedding (images, audio). The shim
+    returns the dataset unchanged in exactly that case and defers to LeRobot otherwise.
+    """
+    import lerobot.datasets.lerobot_dataset as lerobot_dataset
+    from datasets.features.features import require_storage_embed
+
+    original = lerobot_dataset.embed_images
+    if getattr(original, "skips_without_media", False):
+        return
+
+    def embed_images(dataset):
+        if not any(require_storage_embed(f) for f in dataset.features.values()):
+            return dataset
+        return original(dataset)
+
+    embed_images.skips_without_media = True
+    lerobot_dataset.embed_images = embed_images
+
+
 class DatasetWriter:
     """Appends episodes to one LeRobot dataset, each finalized as soon as it is saved."""
 
@@ -211,6 +235,7 @@ class DatasetWriter:
         from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
         disable_progress_bar()
+        skip_embedding_without_media()
         self.root = Path(root)
         self.features = features_for(observation_names, action_names)
         self.action_size = len(action_names)

@@ -86,6 +86,7 @@ class MujocoBridge(Node):
             raise SystemExit(0) from None
         self.announce({"event": "start", "episode": self.sim.episode, "seed": self.sim.task.seed,
                        "task": self.sim.task.name, "stamp_ns": self.sim.clock_ns})
+        self.episode_started = time.monotonic()
         self.publish_state()
 
     def announce(self, event: dict) -> None:
@@ -94,21 +95,18 @@ class MujocoBridge(Node):
     def publish_state(self) -> None:
         sim, task = self.sim, self.sim.task
         stamp = convert.ns_to_stamp(sim.clock_ns)
-        self.pub_clock.publish(Clock(clock=stamp))
-        joints = JointState(name=task.joint_names())
-        joints.header.stamp = stamp
-        position, velocity, effort = task.joint_state()
-        joints.position, joints.velocity, joints.effort = (position.tolist(), velocity.tolist(),
-                                                           effort.tolist())
-        self.pub_joints.publish(joints)
-        state = task.task_state()
-        self.pub_state.publish(convert.vector_msg(state, state.values(), sim.clock_ns, sim.label))
-        if "target.x" in state:
-            target = PointStamped()
-            target.header.stamp, target.header.frame_id = stamp, "world"
-            target.point.x, target.point.y, target.point.z = (
-                state["target.x"], state["target.y"], state["target.z"])
-            self.pub_target.publish(target)
+        # topics nobody listens to are skipped: each costs a serialisation per step
+        if self.pub_clock.get_subscription_count():
+            self.pub_clock.publish(Clock(clock=stamp))
+        if self.pub_joints.get_subscription_count():
+            joints = JointState(name=task.joint_names())
+            joints.header.stamp = stamp
+            position, velocity, effort = task.joint_state()
+            joints.position, joints.velocity, joints.effort = (
+                position.tolist(), velocity.tolist(), effort.tolist())
+            self.pub_joints.publish(joints)
+        if self.pub_state.get_subscription_count() or self.pub_target.get_subscription_count():
+            self.publish_task_state(stamp)
         # the privileged (noise-free) vector first, so a scripted expert has it in time
         self.pub_true.publish(convert.vector_msg(task.observation_names,
                                                  task.true_observation(), sim.clock_ns,
@@ -118,13 +116,25 @@ class MujocoBridge(Node):
         self.waiting = self.lockstep
         self.last_sent = time.monotonic()
 
+    def publish_task_state(self, stamp) -> None:
+        sim = self.sim
+        state = sim.task.task_state()
+        self.pub_state.publish(convert.vector_msg(state, state.values(), sim.clock_ns, sim.label))
+        if "target.x" in state:
+            target = PointStamped()
+            target.header.stamp, target.header.frame_id = stamp, "world"
+            target.point.x, target.point.y, target.point.z = (
+                state["target.x"], state["target.y"], state["target.z"])
+            self.pub_target.publish(target)
+
     def advance(self, command) -> None:
         end = self.sim.step(command)
         self.observation = self.sim.last_observation
         if end is None:
             self.publish_state()
             return
-        self.announce(end.as_dict())
+        self.announce({**end.as_dict(),
+                       "wall_s": round(time.monotonic() - self.episode_started, 4)})
         self.get_logger().info(f"episode {end.episode} (seed {end.seed}): {end.outcome} after "
                                f"{end.steps} steps, return {end.episode_return:.3f}")
         if self.config.auto_reset:

@@ -63,6 +63,7 @@ class Listener:
         return True
 
     def close(self):
+        self.context.try_shutdown()  # ends spin() in the thread
+        self.thread.join(timeout=2.0)
         self.executor.shutdown(timeout_sec=1.0)
         self.node.destroy_node()
-        self.context.try_shutdown()

@@ -114,3 +114,20 @@ def test_appending_another_layout_is_refused(tmp_path):
         "t")
     with pytest.raises(DatasetError, match="feature 'observation.state' has shape"):
         DatasetWriter(root, "local/t", 50, OBS + ["d"], ACT)
+
+
+def test_embedding_shim_defers_to_lerobot_when_media_is_present(monkeypatch):
+    import datasets
+    import lerobot.datasets.lerobot_dataset as lerobot_dataset
+
+    from dagger_ros.core.recording import skip_embedding_without_media
+
+    calls = []
+    monkeypatch.setattr(lerobot_dataset, "embed_images", lambda ds: calls.append(ds) or ds)
+    skip_embedding_without_media()
+    plain = datasets.Dataset.from_dict({"x": [1.0, 2.0]})
+    assert lerobot_dataset.embed_images(plain) is plain and calls == []
+    images = datasets.Dataset.from_dict({"img": [None]},
+                                        features=datasets.Features({"img": datasets.Image()}))
+    lerobot_dataset.embed_images(images)
+    assert calls == [images]
