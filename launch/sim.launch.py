@@ -1,22 +1,24 @@
-"""Simulated graph: the MuJoCo bridge and the expert, parameters from one YAML.
+"""Simulated DAgger: the MuJoCo bridge, expert, policy, supervisor, recorder and trainer,
+parameters from one YAML (default: config/sim_dagger_drive.yaml).
 
-  ros2 launch dagger_ros sim.launch.py                       # reach task
-  ros2 launch dagger_ros sim.launch.py config:=/path/sim_drive.yaml
+  ros2 launch dagger_ros sim.launch.py
+  ros2 launch dagger_ros sim.launch.py config:=/path/to/my_dagger.yaml
+
+Set dataset_root and run_dir in that YAML (relative paths resolve against the working
+directory). `dagger-ros sim` runs the same graph and adds the BC baseline and the report.
 """
 
 import os
 
 from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from launch import LaunchDescription
-
-
 def generate_launch_description():
     default_config = os.path.join(get_package_share_directory("dagger_ros"), "config",
-                                  "sim_reach.yaml")
+                                  "sim_dagger_drive.yaml")
     config = LaunchConfiguration("config")
     return LaunchDescription([
         DeclareLaunchArgument("config", default_value=default_config,
@@ -24,5 +26,14 @@ def generate_launch_description():
         Node(package="dagger_ros", executable="mujoco_bridge", name="mujoco_bridge",
              parameters=[config], output="screen"),
         Node(package="dagger_ros", executable="expert", name="expert",
+             parameters=[config], output="screen"),
+        Node(package="dagger_ros", executable="policy", name="policy",
+             parameters=[config], output="screen"),
+        Node(package="dagger_ros", executable="supervisor", name="supervisor",
+             parameters=[config], output="screen"),
+        Node(package="dagger_ros", executable="recorder", name="recorder",
+             parameters=[config], output="screen"),
+        # the trainer ends the run when its rounds are done
+        Node(package="dagger_ros", executable="trainer", name="trainer",
              parameters=[config], output="screen"),
     ])
