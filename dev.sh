@@ -28,7 +28,12 @@ setup() {
   fi
   # the package itself, editable, from this checkout (re-done when the checkout moves)
   if [ "$(cat "$venv/.checkout" 2>/dev/null)" != "$here" ]; then
-    "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$here"
+    local log; log="$(mktemp)"
+    if ! "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$here" \
+        >"$log" 2>&1; then
+      cat "$log" >&2; rm -f "$log"; echo "[setup] installing dagger_ros failed" >&2; exit 1
+    fi
+    rm -f "$log"
     echo "$here" > "$venv/.checkout"
   fi
   export PATH="$venv/bin:$PATH" VIRTUAL_ENV="$venv"

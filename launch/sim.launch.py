@@ -11,10 +11,12 @@ directory). `dagger-ros sim` runs the same graph and adds the BC baseline and th
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+from launch import LaunchDescription
+
 
 def generate_launch_description():
     default_config = os.path.join(get_package_share_directory("dagger_ros"), "config",
