@@ -32,6 +32,15 @@ def executable(name: str) -> str:
     return found
 
 
+def _stop_with_launcher() -> None:
+    """In the child before exec: get SIGINT (a clean stop) if the launcher dies, even by
+    SIGKILL, so no node outlives the `dagger-ros run` that started it (Linux prctl)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGINT)
+
+
 def _pump(name: str, stream, width: int, sink) -> None:
     prefix = f"[{name}]".ljust(width + 2)
     for line in iter(stream.readline, ""):
@@ -59,6 +68,7 @@ class Graph:
                    *self.extra_args]
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     text=True, bufsize=1, start_new_session=True,
+                                    preexec_fn=_stop_with_launcher,
                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
             self.procs[name] = proc
             t = threading.Thread(target=_pump, args=(name, proc.stdout, width, self.sink),

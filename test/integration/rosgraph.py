@@ -19,11 +19,28 @@ def write_graph(path: Path, sections: dict) -> Path:
     return path
 
 
+STARTED: list[subprocess.Popen] = []  # reaped after every test, pass or fail (conftest)
+
+
 def start(cmd: list[str], **kwargs) -> subprocess.Popen:
     """A process in its own session, output captured as text."""
     exe = shutil.which(cmd[0]) or cmd[0]
-    return subprocess.Popen([exe, *cmd[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen([exe, *cmd[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True, cwd=ROOT, **kwargs)
+    STARTED.append(proc)
+    return proc
+
+
+def reap_all() -> None:
+    """Kill the whole process group of every process a test started and left running."""
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.communicate()
 
 
 def stop(proc: subprocess.Popen, sig=signal.SIGINT, timeout: float = 20.0) -> tuple[str, str]:

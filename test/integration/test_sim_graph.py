@@ -218,3 +218,13 @@ def test_expert_rejects_observation_of_wrong_length(tmp_path, listener):
         out, err = stop(proc)
     assert "message on /dagger/expert_observation has 5 values, expected 12" in out + err
     assert os.environ["ROS_DOMAIN_ID"] != "0"
+
+
+def test_nodes_stop_when_the_launcher_is_killed(tmp_path, listener):
+    run = start(["dagger-ros", "run", "--config", str(graph(tmp_path, "reach", episodes=0))])
+    assert listener.wait_until(lambda: len(ends(listener)) >= 1, timeout=60)
+    nodes = children(run)
+    run.kill()  # SIGKILL: the launcher cannot clean up itself
+    run.communicate(timeout=30)
+    gone = psutil.wait_procs(list(nodes.values()), timeout=20)[0]
+    assert len(gone) == 2, "a node outlived its launcher"
