@@ -68,13 +68,14 @@ def realtime(folder: Path, seconds: float) -> None:
 
     watch = Listener({"/joint_states": JointState})
     config = graph_file(folder, {"task": "reach", "stepping": "realtime",
-                                 "control_rate_hz": 100.0, "wait_for_subscribers": 1,
+                                 "control_rate_hz": 100.0, "wait_for_subscribers": 0,
                                  "max_episode_steps": 100000},
                         {"task": "reach", "drive_robot": True})
     run = subprocess.Popen(["dagger-ros", "run", "--config", str(config)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                            start_new_session=True)
-    watch.wait_until(lambda: len(watch.arrivals["/joint_states"]) > 0, 30)
+    if not watch.wait_until(lambda: len(watch.arrivals["/joint_states"]) > 0, 30):
+        raise SystemExit("no /joint_states arrived from the realtime bridge")
     time.sleep(seconds)
     os.killpg(run.pid, signal.SIGINT)
     run.wait(timeout=30)
