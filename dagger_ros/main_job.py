@@ -108,6 +108,8 @@ def run(args) -> int:
     time.sleep(0.5)
     stop.set()
     follower.join(timeout=2)
+    bar.total = bar.n  # the trainer may stop early at its target success rate
+    bar.refresh()
     bar.close()
     watch.close()
     if code != 0:

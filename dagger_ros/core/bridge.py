@@ -22,7 +22,22 @@ STALE_RULES = ("hold", "zero")
 
 
 @dataclasses.dataclass
-class BridgeConfig:
+class SensorNoiseConfig:
+    """The learner's sensor noise, shared by the bridge and the trainer's evaluation."""
+
+    sensor_noise: bool = param(True, "Add sensor noise to what the learner sees (the "
+                               "task's noise model, or observation_noise); the expert's "
+                               "privileged topic stays noise-free.")
+    observation_noise: list[float] = param([], "Noise std per observation element, "
+                                           "replacing the task's model (empty: the task's).")
+
+    def noise(self) -> list[float] | None:
+        """For make_task: None = the task's model, [] = none, else the given values."""
+        return (self.observation_noise or None) if self.sensor_noise else []
+
+
+@dataclasses.dataclass
+class BridgeConfig(SensorNoiseConfig):
     """Parameters of the mujoco_bridge node."""
 
     task: str = param("reach", "Simulated task: 'reach' (3-joint arm) or 'drive' (wheeled "
@@ -42,11 +57,6 @@ class BridgeConfig:
     stale_command: str = param("zero", "realtime: with no fresh command, 'zero' commands "
                                "zero velocity (the robot stops), 'hold' repeats the last "
                                "command.")
-    sensor_noise: bool = param(True, "Add sensor noise to what the learner sees (the "
-                               "task's noise model, or observation_noise); the expert's "
-                               "privileged topic stays noise-free.")
-    observation_noise: list[float] = param([], "Noise std per observation element, "
-                                           "replacing the task's model (empty: the task's).")
     command_limits: list[float] = param([], "Symmetric bound per command element (e.g. "
                                         "joint velocity in rad/s; for drive [linear m/s, "
                                         "angular rad/s]); empty: the model's actuator limits.")
@@ -104,9 +114,8 @@ class SimBridge:
 
     def __init__(self, config: BridgeConfig):
         self.config = config
-        noise = (config.observation_noise or None) if config.sensor_noise else []
         self.task: Task = make_task(config.task, config.model_file, config.control_rate_hz,
-                                    config.max_episode_steps, noise)
+                                    config.max_episode_steps, config.noise())
         low, high = self.task.action_limits()
         if config.command_limits:
             check_length("command_limits", config.command_limits, self.task.action_size,

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from dagger_ros.core.bridge import SensorNoiseConfig
 from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.dagger_loop import EVAL_SEED_BASE, evaluate
 from dagger_ros.core.policy_model import save_checkpoint
@@ -15,13 +16,10 @@ from dagger_ros.core.training import TrainConfig, train_ensemble
 
 
 @dataclasses.dataclass
-class TrainerConfig(TrainConfig):
+class TrainerConfig(TrainConfig, SensorNoiseConfig):
     """Parameters of the trainer node: the rounds it drives and how it trains."""
 
     task: str = param("reach", "Task (for the closed-loop evaluation).")
-    sensor_noise: bool = param(True, "Evaluate with the task's sensor noise (as the bridge).")
-    observation_noise: list[float] = param([], "Noise std per observation element "
-                                           "(empty: the task's model), as the bridge.")
     dataset_root: str = param("runs/default/dataset", "The recorder's LeRobot dataset.")
     repo_id: str = param("local/dagger_ros", "LeRobot repo_id of that dataset.")
     run_dir: str = param("runs/default", "Where checkpoints/ and metrics.jsonl are written.")
@@ -46,8 +44,8 @@ class TrainerConfig(TrainConfig):
 
 
 def eval_task(config: TrainerConfig):
-    noise = (config.observation_noise or None) if config.sensor_noise else []
-    return make_task(config.task, observation_noise=noise)
+    """The task as the bridge runs it (same sensor noise), for the evaluation."""
+    return make_task(config.task, observation_noise=config.noise())
 
 
 def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
