@@ -70,3 +70,21 @@ def append_metrics(run_dir: str | Path, row: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
         fh.write(json.dumps(row) + "\n")
+
+
+def checkpoint_id(path: Path) -> str:
+    """The content id a checkpoint folder is named with (``<name>-<id>``)."""
+    return Path(path).name.rsplit("-", 1)[1]
+
+
+def round_row(round_index: int, saved: list[dict], checkpoint: Path, train_report: dict,
+              evaluation: dict, episodes_per_round: int) -> dict:
+    """The metrics of one round, from the recorder's provenance records so far."""
+    this_round = [x for x in saved if x["round"] == round_index]
+    return {"round": round_index, "beta": saved[-1]["beta"], "episodes": len(saved),
+            "labels": sum(x["frames"] for x in saved),
+            "collected_success": sum(x["outcome"] == "success" for x in this_round)
+            / episodes_per_round,
+            "policy_frames": sum(x["policy_frames"] for x in this_round),
+            "checkpoint": str(checkpoint), "checkpoint_id": checkpoint_id(checkpoint),
+            "train": train_report, **evaluation}

@@ -169,11 +169,9 @@ class MujocoBridge(Node):
             self.publish_state()
 
     def on_reset(self, request, response):
-        listening = self.pub_obs.get_subscription_count()
-        if listening < self.config.wait_for_subscribers:
-            response.success = False
-            response.message = (f"waiting for {self.config.wait_for_subscribers} subscribers "
-                                 f"of {OBSERVATION_TOPIC}, {listening} so far")
+        waiting = self.not_listening()
+        if waiting is not None:
+            response.success, response.message = False, waiting
             return response
         if self.sim.running:
             self.announce({"event": "end", "episode": self.sim.episode, "seed": self.sim.task.seed,

@@ -18,7 +18,14 @@ from rclpy.node import Node
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
-from dagger_ros.core.rounds import TrainerConfig, append_metrics, evaluate_policy, retrain
+from dagger_ros.core.rounds import (
+    TrainerConfig,
+    append_metrics,
+    checkpoint_id,
+    evaluate_policy,
+    retrain,
+    round_row,
+)
 from dagger_ros.ros import convert, qos
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
@@ -59,7 +66,9 @@ class TrainerNode(Node):
         with self.changed:
             while not predicate():
                 left = deadline - time.monotonic()
-                if left <= 0 or not rclpy.ok(context=self.context):
+                if not rclpy.ok(context=self.context):
+                    raise InterruptedError("shutting down")
+                if left <= 0:
                     raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
                 self.changed.wait(min(left, 0.5))
 
@@ -97,22 +106,17 @@ class TrainerNode(Node):
                                   max(1.0, deadline - time.monotonic()),
                                   f"the recorder to save episode {episode}")
                 path, trained = retrain(cfg, r)
-                checkpoint = (path, path.name.rsplit("-", 1)[1])
+                checkpoint = (path, checkpoint_id(path))
                 evaluation = evaluate_policy(cfg, trained["policy"])
-                records = list(self.saved.values())
-                row = {"round": r, "beta": records[-1]["beta"], "episodes": len(records),
-                       "labels": sum(x["frames"] for x in records),
-                       "collected_success": sum(x["outcome"] == "success" for x in records
-                                                if x["round"] == r) / cfg.episodes_per_round,
-                       "policy_frames": sum(x["policy_frames"] for x in records
-                                            if x["round"] == r),
-                       "checkpoint": str(path), "checkpoint_id": checkpoint[1],
-                       "train": trained["report"], **evaluation}
+                with self.changed:  # written by the executor thread
+                    saved = list(self.saved.values())
+                row = round_row(r, saved, path, trained["report"], evaluation,
+                                cfg.episodes_per_round)
                 append_metrics(cfg.run_dir, row)
                 self.pub_metrics.publish(convert.json_msg(row))
                 self.get_logger().info(
                     f"round {r}: beta {row['beta']:.3f}, {row['labels']} labels, evaluation "
-                    f"success {evaluation['success_rate']:.0%}, checkpoint {checkpoint[1]}")
+                    f"success {evaluation['success_rate']:.0%}, checkpoint {row['checkpoint_id']}")
                 if evaluation["success_rate"] >= cfg.target_success:
                     self.get_logger().info(f"target success {cfg.target_success:.0%} reached")
                     break
@@ -121,6 +125,8 @@ class TrainerNode(Node):
                 "round": cfg.rounds, "checkpoint_path": str(checkpoint[0]),
                 "checkpoint_id": checkpoint[1], "final": True}))
             self.pub_metrics.publish(convert.json_msg({"finished": True}))
+        except InterruptedError:  # Ctrl-C or the graph stopping: not an error
+            return
         except Exception as exc:  # reported, and the process exits non-zero
             self.get_logger().error(f"rounds stopped: {type(exc).__name__}: {exc}")
             self.exit_code = 1
