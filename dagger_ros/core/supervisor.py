@@ -13,8 +13,10 @@ import dataclasses
 import numpy as np
 
 from dagger_ros.core.config import ConfigError, param
-from dagger_ros.core.gating import EXPERT, POLICY, GatingConfig, make_gate
+from dagger_ros.core.gating import EXPERT, POLICY, Decision, GatingConfig, make_gate
 from dagger_ros.core.tasks import task_class
+
+HOLD = "hold"  # the source of an explicit hold command (emergency stop)
 
 
 @dataclasses.dataclass
@@ -45,6 +47,26 @@ class Pending:
     since: float = 0.0
 
 
+class EmergencyStop:
+    """A latch: once engaged, only an explicit release clears it (a repeated engage, or
+    the engage topic going quiet, never does)."""
+
+    def __init__(self):
+        self.engaged = False
+        self.reason = ""
+
+    def engage(self, reason: str) -> bool:
+        """Engage; returns True if this changed the state."""
+        changed = not self.engaged
+        self.engaged, self.reason = True, reason
+        return changed
+
+    def release(self) -> bool:
+        changed = self.engaged
+        self.engaged, self.reason = False, ""
+        return changed
+
+
 class Supervisor:
     """Decides per observation; ``policy_active`` says whether to wait for the policy."""
 
@@ -60,6 +82,7 @@ class Supervisor:
         self.pending: dict[int, Pending] = {}
         self.decided: set[int] = set()
         self.episode: int | None = None
+        self.estop = EmergencyStop()
 
     def set_round(self, round_index: int, checkpoint_id: str | None) -> None:
         """A new round: its beta applies from the next observation on."""
@@ -116,6 +139,9 @@ class Supervisor:
         else:
             decision = self.gate.decide(p.expert, policy, p.spread)
         chosen = p.expert if decision.source == EXPERT else policy
+        if self.estop.engaged:  # an explicit hold (zero velocity), never silence
+            decision = Decision(HOLD, "estop")
+            chosen = np.zeros_like(p.expert)
         command = np.clip(chosen, self.low, self.high)
         record = {
             "stamp_ns": stamp, "frame": p.label, "source": decision.source,
@@ -132,4 +158,4 @@ class Supervisor:
         return command, record
 
 
-__all__ = ["Supervisor", "SupervisorConfig", "EXPERT", "POLICY"]
+__all__ = ["Supervisor", "SupervisorConfig", "EmergencyStop", "EXPERT", "POLICY", "HOLD"]

@@ -4,6 +4,11 @@ Subscribes /dagger/expert/action, /dagger/policy/action, /dagger/policy/status a
 /dagger/round; publishes the robot command (/<controller_name>/commands or /cmd_vel), a
 decision record per observation on /dagger/decision (JSON: source, reason, beta,
 uncertainty, round, checkpoint, the three actions) and /dagger/supervisor/status.
+
+Emergency stop: ``true`` on /dagger/estop (std_msgs/Bool) or the /dagger/estop service
+(std_srvs/SetBool, data=true) engages it; only the service with data=false releases it.
+While engaged every observation is answered with an explicit hold (zero command); the
+state is latched on /dagger/estop/state.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import time
 
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
-from std_msgs.msg import String
+from std_msgs.msg import Bool, String
+from std_srvs.srv import SetBool
 
 from dagger_ros.core.experts import EXPERTS
 from dagger_ros.core.supervisor import Supervisor, SupervisorConfig
@@ -40,6 +46,10 @@ class SupervisorNode(Node):
         self.create_subscription(String, "/dagger/policy/status", self.on_policy_status,
                                  qos.EVENTS)
         self.create_subscription(String, "/dagger/round", self.on_round, qos.EVENTS)
+        self.pub_estop = self.create_publisher(Bool, "/dagger/estop/state", qos.EVENTS)
+        self.create_subscription(Bool, "/dagger/estop", self.on_estop_topic, qos.STREAM)
+        self.create_service(SetBool, "/dagger/estop", self.on_estop_service)
+        self.pub_estop.publish(Bool(data=False))
         self.create_timer(0.05, self.on_timer)
         self.announced_round = -1
         self.get_logger().info(f"gating '{self.config.gating}' ({self.config.beta_schedule} "
@@ -76,6 +86,25 @@ class SupervisorNode(Node):
         command, record = result
         self.pub_command.publish(self.encode(command))
         self.pub_decision.publish(convert.json_msg(record))
+
+    def on_estop_topic(self, msg: Bool) -> None:
+        if msg.data:  # false on the topic never releases: only the service does
+            self.set_estop(True, "/dagger/estop topic")
+
+    def on_estop_service(self, request, response):
+        changed = self.set_estop(request.data, "/dagger/estop service")
+        response.success = True
+        response.message = ("engaged" if request.data else "released") + (
+            "" if changed else " (unchanged)")
+        return response
+
+    def set_estop(self, engage: bool, origin: str) -> bool:
+        changed = self.core.estop.engage(origin) if engage else self.core.estop.release()
+        if changed:
+            self.pub_estop.publish(Bool(data=engage))
+            log = self.get_logger().warn if engage else self.get_logger().info
+            log(f"emergency stop {'ENGAGED' if engage else 'released'} by {origin}")
+        return changed
 
     def on_round(self, msg: String) -> None:
         announcement = convert.json_from_msg(msg)

@@ -64,3 +64,18 @@ def test_commands_are_clamped_and_marked():
     command, record = sup.add_policy(100, "0:0", [9.0, -9.0], 0.1, now=0.0)
     assert np.allclose(command, [1.5, -2.5]) and record["clamped"]
     assert record["executed_action"] == [1.5, -2.5]
+
+
+def test_emergency_stop_holds_until_explicitly_released():
+    sup = supervisor(beta0=0.0)
+    sup.set_round(1, "abc")
+    assert sup.estop.engage("operator") and not sup.estop.engage("again")
+    sup.add_expert(100, "0:0", [1.0, 0.5], now=0.0)
+    command, record = sup.add_policy(100, "0:0", [0.8, 0.1], 0.1, now=0.0)
+    assert np.allclose(command, [0.0, 0.0])
+    assert (record["source"], record["reason"]) == ("hold", "estop")
+    assert record["expert_action"] == [1.0, 0.5]  # the label is still recorded
+    assert sup.estop.release()
+    sup.add_expert(200, "0:1", [1.0, 0.5], now=0.0)
+    command, record = sup.add_policy(200, "0:1", [0.8, 0.1], 0.1, now=0.0)
+    assert record["source"] == "policy" and np.allclose(command, [0.8, 0.1])
