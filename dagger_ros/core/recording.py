@@ -157,6 +157,19 @@ class EpisodeAssembler:
             self.frames.pop(int(end["episode"]), None)
         return out
 
+    def unfinished(self) -> list[tuple[list[Frame], int]]:
+        """Episodes with frames but no end event yet: their frames contiguous from step 0
+        (anything after a gap is dropped), with the episode number. Removes them."""
+        out = []
+        for episode in sorted(set(self.frames) - set(self.ends)):
+            got = self.frames.pop(episode)
+            frames = []
+            while len(frames) in got:
+                frames.append(got[len(frames)])
+            if frames:
+                out.append((frames, episode))
+        return out
+
     def missing(self, episode: int) -> int:
         end = self.ends.get(episode)
         return int(end["steps"]) - len(self.frames.get(episode, {})) if end else 0

@@ -2,7 +2,8 @@
 
 Subscribes /dagger/observation, /dagger/decision and /episode/event; writes each finished
 episode (LeRobot API, finalized at once) with its provenance; announces each saved episode
-on /dagger/recorder/saved (JSON provenance record).
+on /dagger/recorder/saved (JSON provenance record). Stopped by Ctrl-C or SIGTERM, it saves
+the episode in progress (its frames so far) with the outcome "interrupted".
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class RecorderNode(Node):
                                         task.action_names, robot_type=task.name)
         except DatasetError as exc:
             raise ConfigError(f"'dataset_root': {exc}") from None
+        self.seeds: dict[int, int] = {}
         self.joiner = FrameJoiner()
         self.assembler = EpisodeAssembler()
         self.pub_saved = self.create_publisher(String, "/dagger/recorder/saved", qos.EVENTS)
@@ -63,6 +65,8 @@ class RecorderNode(Node):
 
     def on_event(self, msg: String) -> None:
         event = convert.json_from_msg(msg)
+        if event.get("event") == "start":
+            self.seeds[int(event["episode"])] = int(event["seed"])
         if event.get("event") == "end":
             self.assembler.add_end(event)
             self.flush()
@@ -84,6 +88,15 @@ class RecorderNode(Node):
                 f" round {record['round']}, {record['frames']} frames, {record['outcome']})")
 
     def close(self) -> None:
+        """On the way out: save what is complete, then the episode in progress as
+        'interrupted' (never half-written: each is one finalized LeRobot episode)."""
+        self.flush()
+        for frames, episode in self.assembler.unfinished():
+            end = {"episode": episode, "seed": self.seeds.get(episode, -1),
+                   "outcome": "interrupted", "steps": len(frames)}
+            record = self.writer.write_episode(frames, end, self.task_text)
+            self.get_logger().info(f"saved episode {record['episode_index']} as interrupted "
+                                   f"({record['frames']} frames)")
         self.writer.close()
 
 

@@ -131,3 +131,13 @@ def test_embedding_shim_defers_to_lerobot_when_media_is_present(monkeypatch):
                                         features=datasets.Features({"img": datasets.Image()}))
     lerobot_dataset.embed_images(images)
     assert calls == [images]
+
+
+def test_unfinished_episode_keeps_its_contiguous_frames():
+    asm = EpisodeAssembler()
+    frames = episode_frames(3, 6, 0)
+    for f in frames[:4] + frames[5:]:  # step 4 never arrived
+        asm.add_frame(f)
+    [(kept, episode)] = asm.unfinished()
+    assert episode == 3 and [f.step for f in kept] == [0, 1, 2, 3]
+    assert asm.unfinished() == []
