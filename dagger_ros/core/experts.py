@@ -140,15 +140,18 @@ class ExpertConfig:
 
 
 class StampedAnswerer:
-    """Answers each observation once, keyed by its stamp (re-sent observations are skipped)."""
+    """Answers each observation, keyed by its stamp; a re-sent observation (same stamp) gets
+    the same answer again, computed once. Re-sending matters: the bridge re-sends an
+    observation when no command came, e.g. because the first answer went out before its
+    reader had matched, and a silent expert would then stall a lockstep graph."""
 
     def __init__(self, expert: Expert):
         self.expert = expert
         self.last_stamp: int | None = None
+        self.last_action: np.ndarray | None = None
 
-    def answer(self, stamp_ns: int, observation: np.ndarray) -> np.ndarray | None:
-        if stamp_ns == self.last_stamp:
-            return None
-        action = self.expert.act(observation)
-        self.last_stamp = stamp_ns
-        return action
+    def answer(self, stamp_ns: int, observation: np.ndarray) -> np.ndarray:
+        if stamp_ns != self.last_stamp:
+            self.last_action = self.expert.act(observation)
+            self.last_stamp = stamp_ns
+        return self.last_action

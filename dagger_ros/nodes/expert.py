@@ -45,8 +45,6 @@ class ExpertNode(Node):
             return
         stamp = convert.stamp_to_ns(msg.header.stamp)
         action = self.answerer.answer(stamp, obs)
-        if action is None:
-            return
         self.pub_action.publish(convert.vector_msg(self.task.action_names, action, stamp,
                                                    msg.header.frame_id))
         if self.pub_command is not None:
