@@ -46,6 +46,9 @@ def test_estop_latches_holds_and_releases_only_by_service(tmp_path):
         assert {d["source"] for d in held} == {"hold"}  # still held, and never silent
         assert {d["reason"] for d in held} == {"estop"}
         assert all(d["executed_action"] == [0.0, 0.0, 0.0] for d in held)
+        seen = len(watch.messages["/joint_states"])
+        assert watch.wait_until(lambda: len(watch.messages["/joint_states"]) >= seen + 10,
+                                timeout=20), "no /joint_states while held"
         speeds = np.array([m.velocity for m in watch.messages["/joint_states"][-10:]])
         assert np.max(np.abs(speeds)) < 0.05  # the arm stands still
         client = watch.node.create_client(SetBool, "/dagger/estop")
