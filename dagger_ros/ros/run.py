@@ -58,6 +58,17 @@ def run_node(name: str, factory: Callable[[list[str]], object]) -> None:
         code = getattr(node, "exit_code", 0)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:  # noqa: BLE001 - the one place that decides the exit code
+        if not rclpy.ok():
+            # Ctrl-C/SIGTERM shut the context down while a callback was publishing: a stop
+            code = getattr(node, "exit_code", 0)
+        else:
+            import traceback
+
+            traceback.print_exc()
+            print(f"[{name}] stopped by an unexpected error: {type(exc).__name__}: {exc}",
+                  file=sys.stderr, flush=True)
+            code = 1
     finally:
         if node is not None:
             close = getattr(node, "close", None)
