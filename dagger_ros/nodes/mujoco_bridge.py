@@ -12,6 +12,7 @@ import json
 import time
 
 from geometry_msgs.msg import PointStamped
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
@@ -83,11 +84,22 @@ class MujocoBridge(Node):
         except StopIteration:
             self.announce({"event": "finished", "episodes": self.sim.episode + 1})
             self.get_logger().info(f"all {self.config.episodes} episodes done; exiting")
+            self.deliver_events()
             raise SystemExit(0) from None
         self.announce({"event": "start", "episode": self.sim.episode, "seed": self.sim.task.seed,
                        "task": self.sim.task.name, "stamp_ns": self.sim.clock_ns})
         self.episode_started = time.monotonic()
         self.publish_state()
+
+    def deliver_events(self, timeout: float = 2.0) -> None:
+        """Before exiting: let the episode events reach their readers. A reader still being
+        matched gets the latched history once it is; then wait for acknowledgements."""
+        deadline = time.monotonic() + timeout
+        while (self.pub_event.get_subscription_count() < min(1, self.pub_obs.
+                                                             get_subscription_count())
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
+        self.pub_event.wait_for_all_acked(Duration(seconds=max(0.0, deadline - time.monotonic())))
 
     def announce(self, event: dict) -> None:
         self.pub_event.publish(String(data=json.dumps(event)))
