@@ -30,12 +30,20 @@ class SupervisorConfig(GatingConfig):
                                   "expert's before the expert acts alone.")
     label_source: str = param("", "Name recorded as the label source (empty: the scripted "
                               "expert's name).")
+    command_limits: list[float] = param([], "Symmetric bound per command element, tighter "
+                                        "than the task's action limits (empty: those limits).")
+    max_command_rate: list[float] = param([], "Largest change per second per command "
+                                          "element, judged by observation stamps (empty: "
+                                          "no rate limit). Each episode starts from rest.")
 
     def validate(self) -> None:
         super().validate()
         task_class(self.task)
         if self.policy_timeout <= 0:
             raise ConfigError(f"'policy_timeout' must be positive, got {self.policy_timeout}")
+        for key in ("command_limits", "max_command_rate"):
+            if any(v <= 0 for v in getattr(self, key)):
+                raise ConfigError(f"'{key}' must all be positive, got {getattr(self, key)}")
 
 
 @dataclasses.dataclass
@@ -74,6 +82,19 @@ class Supervisor:
                  label_source: str):
         self.config = config
         self.low, self.high = np.asarray(low, float), np.asarray(high, float)
+        size = len(self.low)
+        for key in ("command_limits", "max_command_rate"):
+            values = getattr(config, key)
+            if values and len(values) != size:
+                raise ConfigError(f"'{key}' has {len(values)} values but the task's command "
+                                  f"has {size}")
+        if config.command_limits:
+            bound = np.asarray(config.command_limits, float)
+            self.low, self.high = np.maximum(self.low, -bound), np.minimum(self.high, bound)
+        self.rate = np.asarray(config.max_command_rate, float) if config.max_command_rate \
+            else None
+        self.last_command = np.zeros(size)
+        self.last_stamp: int | None = None
         self.label_source = config.label_source or label_source
         self.gate = make_gate(config, 0)
         self.round = 0
@@ -113,6 +134,17 @@ class Supervisor:
                 out.append(self._decide(stamp, timed_out=True))
         return out
 
+    def limit(self, command: np.ndarray, stamp: int) -> np.ndarray:
+        """Clamp to the limits, then to the rate limit over the time since the previous
+        observation (by stamp), so a jump in the policy's output reaches the robot ramped."""
+        command = np.clip(command, self.low, self.high)
+        if self.rate is not None:
+            dt = 0.0 if self.last_stamp is None else max(0.0, (stamp - self.last_stamp) / 1e9)
+            step = self.rate * (dt if self.last_stamp is not None else 0.02)
+            command = np.clip(command, self.last_command - step, self.last_command + step)
+        self.last_command, self.last_stamp = command, stamp
+        return command
+
     def _try(self, stamp: int):
         p = self.pending[stamp]
         if p.expert is None or (self.policy_active and p.policy is None):
@@ -128,6 +160,7 @@ class Supervisor:
         if episode != self.episode:
             self.episode = episode
             self.gate.start_episode(episode)
+            self.last_command, self.last_stamp = np.zeros_like(self.low), None  # from rest
         policy = p.policy if self.policy_active else None
         if policy is not None and not np.all(np.isfinite(policy)):
             decision = self.gate.decide(p.expert, None, None)
@@ -142,7 +175,11 @@ class Supervisor:
         if self.estop.engaged:  # an explicit hold (zero velocity), never silence
             decision = Decision(HOLD, "estop")
             chosen = np.zeros_like(p.expert)
-        command = np.clip(chosen, self.low, self.high)
+        if decision.source == HOLD:  # a stop is immediate: never ramped by the rate limit
+            command = np.clip(chosen, self.low, self.high)
+            self.last_command, self.last_stamp = command, stamp
+        else:
+            command = self.limit(np.asarray(chosen, float), stamp)
         record = {
             "stamp_ns": stamp, "frame": p.label, "source": decision.source,
             "reason": decision.reason, "value": decision.value,

@@ -79,3 +79,31 @@ def test_emergency_stop_holds_until_explicitly_released():
     sup.add_expert(200, "0:1", [1.0, 0.5], now=0.0)
     command, record = sup.add_policy(200, "0:1", [0.8, 0.1], 0.1, now=0.0)
     assert record["source"] == "policy" and np.allclose(command, [0.8, 0.1])
+
+
+def test_configured_limits_and_rate_limit_by_stamp():
+    import pytest
+
+    from dagger_ros.core.config import ConfigError
+
+    sup = supervisor(command_limits=[1.0, 1.0], max_command_rate=[5.0, 50.0])
+    stamps = [0, 20_000_000, 40_000_000, 60_000_000]  # 20 ms apart
+    out = [sup.add_expert(s, f"0:{i}", [1.4, -2.0], now=0.0)[0] for i, s in enumerate(stamps)]
+    # linear.x: bounded to 1.0 and ramped at 5/s (0.1 per 20 ms); angular.z: bounded to -1.0
+    assert np.allclose([o[0] for o in out], [0.1, 0.2, 0.3, 0.4])
+    assert np.allclose([o[1] for o in out], [-1.0, -1.0, -1.0, -1.0])
+    # a new episode starts from rest again
+    assert np.isclose(sup.add_expert(80_000_000, "1:0", [1.4, 0.0], now=0.0)[0][0], 0.1)
+    with pytest.raises(ConfigError, match="'max_command_rate' has 3 values"):
+        supervisor(max_command_rate=[1.0, 1.0, 1.0])
+    with pytest.raises(ConfigError, match="'command_limits' must all be positive"):
+        supervisor(command_limits=[0.0, 1.0])
+
+
+def test_emergency_stop_is_not_ramped_by_the_rate_limit():
+    sup = supervisor(max_command_rate=[1.0, 1.0])
+    for i in range(30):  # ramp up to 0.6 m/s
+        sup.add_expert(i * 20_000_000, f"0:{i}", [1.0, 0.0], now=0.0)
+    sup.estop.engage("test")
+    command, record = sup.add_expert(30 * 20_000_000, "0:30", [1.0, 0.0], now=0.0)
+    assert np.allclose(command, [0.0, 0.0]) and record["source"] == "hold"
