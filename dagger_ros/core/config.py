@@ -31,14 +31,6 @@ def param(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002 - 'help'
     return dataclasses.field(default=default, metadata={"help": help, **kwargs})
 
 
-def field_help(cls: type, name: str) -> str:
-    """The help text of one field of a config dataclass."""
-    for f in dataclasses.fields(cls):
-        if f.name == name:
-            return f.metadata.get("help", "")
-    raise KeyError(name)
-
-
 def _where(source: str | None, section: str | None) -> str:
     parts = []
     if section:
@@ -112,11 +104,6 @@ def from_mapping(cls: type, values: Mapping[str, Any] | None, *, source: str | N
         except ConfigError as exc:
             raise ConfigError(f"{exc}{where}") from None
     return obj
-
-
-def to_mapping(obj: Any) -> dict[str, Any]:
-    """A config dataclass as a plain dict (the inverse of from_mapping)."""
-    return dataclasses.asdict(obj)
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

@@ -26,7 +26,7 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
     rounds: int = param(10, "Rounds to run at most.")
     episodes_per_round: int = param(2, "Episodes collected per round before retraining.")
     target_success: float = param(1.0, "Stop early once the evaluation reaches this success "
-                                  "rate (1.0: run all rounds).")
+                                  "rate (1.0: only at 100%).")
     eval_episodes: int = param(20, "Held-out seeded episodes of the closed-loop evaluation "
                                "(policy alone, beta = 0) after each round.")
     seed: int = param(0, "Seed of training.")

@@ -56,14 +56,6 @@ class Track:
         count = max(1, int(round(window / np.mean(self.seg_len))))
         return float(np.mean(self.curvature[(j + np.arange(count)) % n]))
 
-    def point_ahead(self, index: int, distance: float) -> np.ndarray:
-        """The track point ``distance`` metres of arc ahead of point ``index``."""
-        n = len(self.xy)
-        target_s = (self.s[index] + distance) % self.length
-        j = int(np.searchsorted(self.s, target_s, side="right") - 1) % n
-        frac = (target_s - self.s[j]) / max(self.seg_len[j], 1e-9)
-        return self.xy[j] + frac * (self.xy[(j + 1) % n] - self.xy[j])
-
 
 class DriveTask(Task):
     name = "drive"
@@ -123,12 +115,6 @@ class DriveTask(Task):
         v = self.data.qvel[self.model.jnt_dofadr[self.free_joint]:][:6]
         forward = v[0] * np.cos(yaw) + v[1] * np.sin(yaw)
         return float(forward), float(v[5])
-
-    def to_body(self, xy: np.ndarray) -> np.ndarray:
-        pos, yaw = self.pose()
-        c, s = np.cos(yaw), np.sin(yaw)
-        d = xy - pos
-        return np.array([c * d[0] + s * d[1], -s * d[0] + c * d[1]])
 
     def errors(self) -> tuple[float, float]:
         """Signed lateral error (left of the track positive) and heading error."""
