@@ -20,17 +20,23 @@ from pathlib import Path
 
 import numpy as np
 
+from dagger_ros.core import journal
 from dagger_ros.core.config import ConfigError, param
 
 PROVENANCE_FILE = "meta/dagger_episodes.jsonl"
 CODES_FILE = "meta/dagger_ros.json"
 SOURCE_CODES = {"expert": 0, "policy": 1, "hold": 2}
 REASON_CODES = {"no_policy": 0, "beta_draw": 1, "policy_timeout": 2, "invalid_policy_action": 3,
-                "estop": 4}
+                "estop": 4, "expert_timeout": 5, "stale_input": 6}
 
 
 class DatasetError(ValueError):
     """A dataset path that is not a (compatible) LeRobot dataset."""
+
+
+class DatasetWriteError(OSError):
+    """An episode that could not be written (full disk, unwritable folder). The dataset on
+    disk is back at its last good episode; the caller still holds the episode's frames."""
 
 
 @dataclasses.dataclass
@@ -73,6 +79,7 @@ def features_for(observation_names, action_names) -> dict:
         "source": scalar("int64"),           # who executed: SOURCE_CODES
         "reason": scalar("int64"),           # why: REASON_CODES
         "policy_available": scalar("int64"),  # 1 if the policy proposed an action
+        "labelled": scalar("int64"),         # 1 if 'action' holds the expert's label
         "uncertainty": scalar("float32"),    # ensemble spread (0 if no policy)
         "round": scalar("int64"),            # DAgger round that collected the frame
     }
@@ -178,16 +185,18 @@ class EpisodeAssembler:
 def frame_row(frame: Frame, action_size: int, task_text: str) -> dict:
     """One LeRobot frame from a joined observation and decision."""
     d = frame.decision
-    policy = d.get("policy_action")
+    policy, label = d.get("policy_action"), d.get("expert_action")
     return {
         "observation.state": np.asarray(frame.observation, np.float32),
-        "action": np.asarray(d["expert_action"], np.float32),
+        "action": np.asarray(label if label is not None else np.zeros(action_size),
+                             np.float32),
         "policy_action": np.asarray(policy if policy is not None else np.zeros(action_size),
                                     np.float32),
         "executed_action": np.asarray(d["executed_action"], np.float32),
         "source": np.array([SOURCE_CODES[d["source"]]], np.int64),
         "reason": np.array([REASON_CODES.get(d["reason"], -1)], np.int64),
         "policy_available": np.array([int(policy is not None)], np.int64),
+        "labelled": np.array([int(label is not None)], np.int64),
         "uncertainty": np.array([d.get("uncertainty") or 0.0], np.float32),
         "round": np.array([int(d["round"])], np.int64),
         "task": task_text,
@@ -211,6 +220,8 @@ def episode_provenance(frames: list[Frame], end: dict, dataset_episode: int) -> 
         "beta": first["beta"],
         "expert_frames": sources.count("expert"),
         "policy_frames": sources.count("policy"),
+        "hold_frames": sources.count("hold"),
+        "unlabelled_frames": sum(f.decision.get("expert_action") is None for f in frames),
         "first_stamp_ns": frames[0].stamp_ns,
         "last_stamp_ns": frames[-1].stamp_ns,
     }
@@ -241,56 +252,176 @@ def skip_embedding_without_media() -> None:
 
 
 class DatasetWriter:
-    """Appends episodes to one LeRobot dataset, each finalized as soon as it is saved."""
+    """Appends episodes to one LeRobot dataset, each finalized and committed as soon as it
+    is saved (see :mod:`dagger_ros.core.journal`): a kill at any moment loses at most the
+    episode being written, and the next writer on the folder puts it back to the last
+    commit, logging what it moved aside."""
 
     def __init__(self, root: str | Path, repo_id: str, fps: float, observation_names,
-                 action_names, robot_type: str = ""):
+                 action_names, robot_type: str = "", log=print):
         from datasets.utils.logging import disable_progress_bar
-        from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
         disable_progress_bar()
         skip_embedding_without_media()
         self.root = Path(root)
+        self.repo_id, self.fps, self.robot_type, self.log = repo_id, fps, robot_type, log
         self.features = features_for(observation_names, action_names)
         self.action_size = len(action_names)
-        if (self.root / "meta" / "info.json").exists():
-            self.dataset = open_dataset(self.root, repo_id)
-            check_features(self.dataset, self.features, self.root)
+        check_writable(self.root)
+        try:
+            self.recovered = journal.recover(self.root, PROVENANCE_FILE, log)
+        except journal.JournalError as exc:
+            raise DatasetError(str(exc)) from None
+        if is_empty_dataset(self.root):
+            self.dataset = self._create()
         else:
-            if self.root.exists() and any(self.root.iterdir()):
+            self.dataset = self._open()
+
+    def _create(self):
+        """A new, empty dataset, built in a sibling folder and moved into place, so a kill
+        during creation never leaves a half-made one."""
+        import shutil
+
+        from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+        if self.root.exists():
+            others = [p.name for p in self.root.iterdir()
+                      if p.name not in ("meta", "data", journal.TORN_DIR)]
+            if others or (any(self.root.iterdir()) and not (self.root / "meta").exists()):
                 raise DatasetError(f"{self.root} exists and is not a LeRobot dataset (no "
                                    "meta/info.json); choose an empty or new folder")
-            self.root.parent.mkdir(parents=True, exist_ok=True)
-            self.dataset = LeRobotDataset.create(
-                repo_id, fps=int(round(fps)), features=self.features, root=self.root,
-                robot_type=robot_type or None, use_videos=False, metadata_buffer_size=1)
-            (self.root / CODES_FILE).write_text(json.dumps(
-                {"source_codes": SOURCE_CODES, "reason_codes": REASON_CODES,
-                 "provenance_file": PROVENANCE_FILE}, indent=2))
+            for sub in ("meta", "data"):  # created just before a kill: no episode in it
+                shutil.rmtree(self.root / sub, ignore_errors=True)
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        staging = self.root.parent / f".{self.root.name}.creating"
+        shutil.rmtree(staging, ignore_errors=True)
+        dataset = LeRobotDataset.create(
+            self.repo_id, fps=int(round(self.fps)), features=self.features, root=staging,
+            robot_type=self.robot_type or None, use_videos=False, metadata_buffer_size=1)
+        journal.atomic_write_text(staging / CODES_FILE, json.dumps(
+            {"source_codes": SOURCE_CODES, "reason_codes": REASON_CODES,
+             "provenance_file": PROVENANCE_FILE}, indent=2))
+        journal.commit(staging, [], 0)
+        if self.root.exists():
+            for child in staging.iterdir():
+                os.replace(child, self.root / child.name)
+            staging.rmdir()
+        else:
+            os.replace(staging, self.root)
+        dataset.root = dataset.meta.root = self.root
+        self._settings(dataset)
+        return dataset
+
+    def _open(self):
+        dataset = open_dataset(self.root, self.repo_id)
+        check_features(dataset, self.features, self.root)
+        try:
+            journal.validate(self.root, dataset)
+        except journal.JournalError as exc:
+            raise DatasetError(str(exc)) from None
+        self._settings(dataset)
+        if journal.load_commit(self.root) is None:  # a dataset this writer did not start
+            journal.commit(self.root, self._tasks(dataset), len(read_provenance(self.root)))
+        return dataset
+
+    @staticmethod
+    def _settings(dataset) -> None:
         # one parquet file per episode: every save is closed (finalized) at once
-        self.dataset.meta.metadata_buffer_size = 1
-        self.dataset.meta.update_chunk_settings(data_files_size_in_mb=1e-6)
+        dataset.meta.metadata_buffer_size = 1
+        dataset.meta.update_chunk_settings(data_files_size_in_mb=1e-6)
+
+    @staticmethod
+    def _tasks(dataset) -> list[str]:
+        tasks = dataset.meta.tasks
+        return [] if tasks is None else [str(t) for t in tasks.sort_values("task_index").index]
 
     @property
     def episodes(self) -> int:
+        if self.dataset is None:
+            return int(journal.load_commit(self.root)["episodes"])
         return self.dataset.meta.total_episodes
 
     def write_episode(self, frames: list[Frame], end: dict, task_text: str) -> dict:
-        """Save one episode and its provenance; returns the provenance record."""
-        index = self.episodes
-        for frame in frames:
-            self.dataset.add_frame(frame_row(frame, self.action_size, task_text))
-        self.dataset.save_episode()
-        self.dataset.finalize()
-        record = episode_provenance(frames, end, index)
+        """Save one episode and its provenance, then commit; returns the provenance record.
+
+        On an OSError (a full disk, a folder gone read-only) the folder is put back to the
+        last commit and DatasetWriteError is raised; nothing saved before is touched and the
+        caller may retry the same frames later."""
+        index = None
+        try:
+            if self.dataset is None:  # a previous failure: back to the last commit first
+                self._reopen()
+            index = self.episodes
+            for frame in frames:
+                self.dataset.add_frame(frame_row(frame, self.action_size, task_text))
+            self.dataset.save_episode()
+            self.dataset.finalize()
+            record = episode_provenance(frames, end, index)
+            self._append_provenance(record)
+            journal.commit(self.root, self._tasks(self.dataset), index + 1)
+        except (OSError, DatasetError) as exc:
+            self._roll_back()
+            saved = journal.load_commit(self.root) or {"episodes": "its"}
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise DatasetWriteError(
+                getattr(exc, "errno", None), f"could not write episode "
+                f"{saved['episodes'] if index is None else index} ({len(frames)} frames) to "
+                f"{self.root}: {reason}; the dataset keeps its {saved['episodes']} saved "
+                "episodes") from None
+        return record
+
+    def _append_provenance(self, record: dict) -> None:
         with open(self.root / PROVENANCE_FILE, "a") as fh:
             fh.write(json.dumps(record) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        return record
+
+    def _roll_back(self) -> None:
+        """After a failed write: back to the last commit. The LeRobot handle is reopened
+        now if the disk allows, else before the next write."""
+        if self.dataset is not None:
+            try:
+                self.dataset.finalize()
+            except Exception:  # half-open writers on a full disk; recover() moves their files
+                pass
+        self.dataset = None
+        try:
+            self._reopen()
+        except (OSError, DatasetError) as exc:
+            self.log(f"dataset {self.root}: not reopened yet ({exc}); retrying at the next "
+                     "episode")
+
+    def _reopen(self) -> None:
+        journal.recover(self.root, PROVENANCE_FILE, self.log)
+        self.dataset = self._create() if is_empty_dataset(self.root) else self._open()
 
     def close(self) -> None:
-        self.dataset.finalize()
+        if self.dataset is not None:
+            self.dataset.finalize()
+
+
+def check_writable(root: Path) -> None:
+    """A folder we can create and write in, or DatasetError naming it and why."""
+    existing = root
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise DatasetError(f"cannot create {root}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DatasetError(f"cannot write in {existing} (permission denied), so {root} "
+                           "cannot hold a dataset")
+    for sub in ("", "meta", "data"):
+        path = root / sub
+        if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+            raise DatasetError(f"cannot write in {path} (permission denied)")
+
+
+def is_empty_dataset(root: Path) -> bool:
+    """No dataset yet, or one created but killed before its first episode was saved."""
+    info = journal.read_json(root / "meta/info.json")
+    if info is None:
+        return not (root / "data").exists() and not (root / "meta/episodes").exists()
+    return int(info.get("total_episodes", 0)) == 0 and not journal.tracked_files(root)
 
 
 def open_dataset(root: str | Path, repo_id: str = "local/dagger_ros"):
@@ -308,14 +439,14 @@ def open_dataset(root: str | Path, repo_id: str = "local/dagger_ros"):
 
 
 def check_features(dataset, features: dict, root: Path) -> None:
-    """Refuse to append to a dataset recorded with other observation or action layouts."""
-    for key in ("observation.state", "action"):
+    """Refuse to append to a dataset recorded with another layout (other observation or
+    action sizes, or columns of another dagger_ros version)."""
+    for key, want in features.items():
         have = dataset.meta.features.get(key)
-        want = features[key]
         if have is None or list(have["shape"]) != list(want["shape"]):
             raise DatasetError(f"{root}: feature '{key}' has shape "
-                               f"{None if have is None else have['shape']}, this task records "
-                               f"{want['shape']}")
+                               f"{None if have is None else have['shape']}, this recorder "
+                               f"writes {want['shape']}; record into another folder")
 
 
 def load_training_data(root: str | Path, repo_id: str = "local/dagger_ros"):
@@ -325,6 +456,9 @@ def load_training_data(root: str | Path, repo_id: str = "local/dagger_ros"):
     obs = np.stack(table["observation.state"]).astype(np.float32)
     act = np.stack(table["action"]).astype(np.float32)
     episodes = np.asarray(table["episode_index"]).reshape(-1)
+    if "labelled" in table.column_names:  # frames without an expert label teach nothing
+        keep = np.asarray(table["labelled"]).reshape(-1) == 1
+        obs, act, episodes = obs[keep], act[keep], episodes[keep]
     return obs, act, episodes
 
 

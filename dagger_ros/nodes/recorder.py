@@ -15,6 +15,7 @@ from std_msgs.msg import String
 from dagger_ros.core.config import ConfigError
 from dagger_ros.core.recording import (
     DatasetError,
+    DatasetWriteError,
     DatasetWriter,
     EpisodeAssembler,
     FrameJoiner,
@@ -36,12 +37,15 @@ class RecorderNode(Node):
         try:
             self.writer = DatasetWriter(self.config.dataset_root, self.config.repo_id,
                                         self.config.control_rate_hz, task.observation_names,
-                                        task.action_names, robot_type=task.name)
+                                        task.action_names, robot_type=task.name,
+                                        log=self.get_logger().warning)
         except DatasetError as exc:
             raise ConfigError(f"'dataset_root': {exc}") from None
         self.seeds: dict[int, int] = {}
         self.joiner = FrameJoiner()
         self.assembler = EpisodeAssembler()
+        self.unsaved: list[tuple[list, dict]] = []  # episodes a write error left in memory
+        self.retry_blocked = False
         self.pub_saved = self.create_publisher(String, "/dagger/recorder/saved", qos.EVENTS)
         self.create_subscription(JointState, "/dagger/observation", self.on_observation,
                                  qos.EVERY_SAMPLE)
@@ -77,26 +81,49 @@ class RecorderNode(Node):
             self.flush()
 
     def flush(self) -> None:
-        for frames, end in self.assembler.ready():
-            if not frames:
-                continue  # an episode aborted before its first step: nothing to keep
-            record = self.writer.write_episode(frames, end, self.task_text)
+        """Write every finished episode, oldest first. After a write error the episodes
+        wait in memory and are retried when the next one finishes."""
+        ready = [(f, end) for f, end in self.assembler.ready() if f]  # f empty: aborted at once
+        if not ready and not self.unsaved:
+            return
+        self.unsaved += ready
+        if not ready and self.retry_blocked:
+            return
+        self.retry_blocked = False
+        while self.unsaved:
+            frames, end = self.unsaved[0]
+            try:
+                record = self.writer.write_episode(frames, end, self.task_text)
+            except DatasetWriteError as exc:
+                self.get_logger().error(f"{exc}. {len(self.unsaved)} finished episode(s) are "
+                                        "kept in memory and retried at the next episode end",
+                                        throttle_duration_sec=5.0)
+                self.retry_blocked = True
+                return
+            self.unsaved.pop(0)
             self.joiner.forget_before(frames[-1].stamp_ns)
-            self.pub_saved.publish(convert.json_msg(record))
+            if self.context.ok():  # on the way out (close) nobody is told any more
+                self.pub_saved.publish(convert.json_msg(record))
+            how = "as interrupted" if record["outcome"] == "interrupted" else record["outcome"]
             self.get_logger().info(
-                f"saved episode {record['episode_index']} (sim episode {record['sim_episode']},"
-                f" round {record['round']}, {record['frames']} frames, {record['outcome']})")
+                f"saved episode {record['episode_index']} {how} (sim episode "
+                f"{record['sim_episode']}, round {record['round']}, {record['frames']} frames)")
 
     def close(self) -> None:
         """On the way out: save what is complete, then the episode in progress as
         'interrupted' (never half-written: each is one finalized LeRobot episode)."""
-        self.flush()
+        self.unsaved += [(f, end) for f, end in self.assembler.ready() if f]
         for frames, episode in self.assembler.unfinished():
             end = {"episode": episode, "seed": self.seeds.get(episode, -1),
                    "outcome": "interrupted", "steps": len(frames)}
-            record = self.writer.write_episode(frames, end, self.task_text)
-            self.get_logger().info(f"saved episode {record['episode_index']} as interrupted "
-                                   f"({record['frames']} frames)")
+            self.unsaved.append((frames, end))
+        self.retry_blocked = False
+        self.flush()
+        if self.unsaved:
+            lost = sum(len(f) for f, _ in self.unsaved)
+            self.get_logger().error(f"{len(self.unsaved)} episode(s) ({lost} frames) could "
+                                    f"not be written to {self.config.dataset_root}; see the "
+                                    "errors above")
         self.writer.close()
 
 
