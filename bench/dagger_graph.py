@@ -59,7 +59,7 @@ def main() -> None:
     checkpoint = make_checkpoint(tmp / "checkpoints", args.task)
     graph = {
         "/**": {"ros__parameters": {"task": args.task}},
-        "mujoco_bridge": {"ros__parameters": {"wait_for_subscribers": 2}},
+        "mujoco_bridge": {"ros__parameters": {"wait_for_nodes": ["policy", "recorder"]}},
         "expert": {"ros__parameters": {}},
         "policy": {"ros__parameters": {}},
         "supervisor": {"ros__parameters": {"beta_schedule": "constant", "beta0": args.beta}},

@@ -115,7 +115,12 @@ def run(args) -> int:
     if code != 0:
         print(f"dagger-ros sim: the graph failed; see {run_dir}/logs/graph.log", file=sys.stderr)
         return code
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    metrics = run_dir / "metrics.jsonl"
+    if not metrics.exists() or not metrics.read_text().strip():
+        print(f"dagger-ros sim: stopped before round 0 was trained; nothing to report (the "
+              f"dataset so far is in {run_dir}/dataset)", file=sys.stderr)
+        return 1
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()]
     return baseline_and_report(run_dir, trainer, rows)
 
 

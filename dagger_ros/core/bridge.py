@@ -68,6 +68,9 @@ class BridgeConfig(SensorNoiseConfig):
     wait_for_subscribers: int = param(0, "Start the first episode only once "
                                       "/dagger/observation has this many matched subscribers "
                                       "(so no node of the graph misses the first frame).")
+    wait_for_nodes: list[str] = param([], "Start the first episode only once these nodes "
+                                      "(by name) subscribe /dagger/observation, e.g. "
+                                      "[policy, recorder].")
     wait_for_expert: bool = param(True, "Also wait until something (the expert) listens to "
                                   "/dagger/expert_observation before an episode starts.")
     republish_period: float = param(0.5, "lockstep: re-send the waiting observation after "

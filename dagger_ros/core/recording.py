@@ -27,7 +27,7 @@ PROVENANCE_FILE = "meta/dagger_episodes.jsonl"
 CODES_FILE = "meta/dagger_ros.json"
 SOURCE_CODES = {"expert": 0, "policy": 1, "hold": 2}
 REASON_CODES = {"no_policy": 0, "beta_draw": 1, "policy_timeout": 2, "invalid_policy_action": 3,
-                "estop": 4, "expert_timeout": 5, "stale_input": 6}
+                "estop": 4, "expert_timeout": 5, "stale_input": 6, "no_label": 7}
 
 
 class DatasetError(ValueError):

@@ -4,6 +4,18 @@ It pairs the expert's and the policy's proposals for the same observation (by st
 asks the gate, makes the chosen command safe (finite, inside the limits) and returns the
 command with a decision record for the recorder: whose action ran, why, beta, the
 policy's uncertainty, the round and checkpoint.
+
+Watchdogs (times on the monotonic clock, from when a new stamp arrived):
+- the policy's proposal overdue by ``policy_timeout``: the expert acts; the policy counts
+  as down (not waited for) until it proposes again, so a restarted policy resumes;
+- the expert's label overdue by ``expert_timeout``: an explicit hold for that observation
+  (the expert counts as down likewise);
+- an input delivered more than ``max_input_delay`` after its source stamped it (a paused
+  process, a backlog): its observation is held and the command is not sent, so delayed
+  commands are dropped, never replayed in a burst; a decision older than one already sent
+  is dropped too;
+- nothing sent for ``hold_after`` (no observations, or nobody answers): :meth:`hold_due`
+  asks the node to publish explicit holds until decisions flow again.
 """
 
 from __future__ import annotations
@@ -16,7 +28,8 @@ from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.gating import EXPERT, POLICY, Decision, GatingConfig, make_gate
 from dagger_ros.core.tasks import task_class
 
-HOLD = "hold"  # the source of an explicit hold command (emergency stop)
+HOLD = "hold"  # the source of an explicit hold command (emergency stop, watchdogs)
+INPUTS = ("observation", "expert", "policy")
 
 
 @dataclasses.dataclass
@@ -26,12 +39,27 @@ class SupervisorConfig(GatingConfig):
     task: str = param("reach", "Task (its action size and limits).")
     controller_name: str = param("forward_velocity_controller", "ros2_control controller "
                                  "whose /<name>/commands topic the arm listens to.")
-    policy_timeout: float = param(0.5, "Seconds to wait for the policy's proposal after the "
-                                  "expert's before the expert acts alone.")
+    policy_timeout: float = param(0.5, "Seconds to wait for the policy's proposal for an "
+                                  "observation before the expert acts alone (the policy then "
+                                  "counts as down until it proposes again).")
+    expert_timeout: float = param(0.5, "Seconds to wait for the expert's label for an "
+                                  "observation before holding the robot (the expert then "
+                                  "counts as down until it answers again).")
+    max_input_delay: float = param(0.25, "An input delivered more than this many seconds "
+                                   "after it was published (source timestamp) is stale: its "
+                                   "observation is held and its command never sent. 0: off.")
+    hold_after: float = param(0.1, "Seconds without a command sent (no observations, or no "
+                              "answers) before explicit hold commands are published.")
+    hold_rate_hz: float = param(50.0, "Rate of those hold commands.")
     label_source: str = param("", "Name recorded as the label source (empty: the scripted "
                               "expert's name).")
     command_limits: list[float] = param([], "Symmetric bound per command element, tighter "
                                         "than the task's action limits (empty: those limits).")
+    command_min: list[float] = param([], "Lower bound per command element, e.g. joint "
+                                     "position limits for a position interface (empty: none "
+                                     "beyond command_limits).")
+    command_max: list[float] = param([], "Upper bound per command element (empty: none "
+                                     "beyond command_limits).")
     max_command_rate: list[float] = param([], "Largest change per second per command "
                                           "element, judged by observation stamps (empty: "
                                           "no rate limit). Each episode starts from rest.")
@@ -39,8 +67,11 @@ class SupervisorConfig(GatingConfig):
     def validate(self) -> None:
         super().validate()
         task_class(self.task)
-        if self.policy_timeout <= 0:
-            raise ConfigError(f"'policy_timeout' must be positive, got {self.policy_timeout}")
+        for key in ("policy_timeout", "expert_timeout", "hold_after", "hold_rate_hz"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"'{key}' must be positive, got {getattr(self, key)}")
+        if self.max_input_delay < 0:
+            raise ConfigError(f"'max_input_delay' must be >= 0, got {self.max_input_delay}")
         for key in ("command_limits", "max_command_rate"):
             if any(v <= 0 for v in getattr(self, key)):
                 raise ConfigError(f"'{key}' must all be positive, got {getattr(self, key)}")
@@ -53,6 +84,25 @@ class Pending:
     policy: np.ndarray | None = None
     spread: float | None = None
     since: float = 0.0
+    expert_seen: bool = False  # the expert answered (its label may be None: no label)
+    stale: str = ""  # the input that arrived too late, if any
+
+
+class Liveness:
+    """Per input: when a new stamp last arrived, and whether it is counted as down."""
+
+    def __init__(self):
+        self.last_new: dict[str, float] = {}
+        self.newest: dict[str, int] = {}
+        self.down: set[str] = set()
+
+    def saw(self, name: str, stamp: int, now: float) -> bool:
+        """Note an input for ``stamp``; True if it came back from being down."""
+        if stamp > self.newest.get(name, -1):
+            self.newest[name], self.last_new[name] = stamp, now
+        back = name in self.down
+        self.down.discard(name)
+        return back
 
 
 class EmergencyStop:
@@ -83,7 +133,7 @@ class Supervisor:
         self.config = config
         self.low, self.high = np.asarray(low, float), np.asarray(high, float)
         size = len(self.low)
-        for key in ("command_limits", "max_command_rate"):
+        for key in ("command_limits", "command_min", "command_max", "max_command_rate"):
             values = getattr(config, key)
             if values and len(values) != size:
                 raise ConfigError(f"'{key}' has {len(values)} values but the task's command "
@@ -91,6 +141,14 @@ class Supervisor:
         if config.command_limits:
             bound = np.asarray(config.command_limits, float)
             self.low, self.high = np.maximum(self.low, -bound), np.minimum(self.high, bound)
+        if config.command_min:
+            self.low = np.maximum(self.low, np.asarray(config.command_min, float))
+        if config.command_max:
+            self.high = np.minimum(self.high, np.asarray(config.command_max, float))
+        if np.any(self.low > self.high):
+            raise ConfigError(f"command bounds are empty: lower {self.low.tolist()} above "
+                              f"upper {self.high.tolist()} (command_min/command_max/"
+                              "command_limits)")
         self.rate = np.asarray(config.max_command_rate, float) if config.max_command_rate \
             else None
         self.last_command = np.zeros(size)
@@ -104,6 +162,11 @@ class Supervisor:
         self.decided: set[int] = set()
         self.episode: int | None = None
         self.estop = EmergencyStop()
+        self.live = Liveness()
+        self.events: list[str] = []  # log lines for the node: inputs down and back
+        self.last_sent_stamp = -1
+        self.last_sent_time: float | None = None  # None: nothing seen yet, no holds
+        self.dropped = 0  # proposals for observations already decided or superseded
 
     def set_round(self, round_index: int, checkpoint_id: str | None) -> None:
         """A new round: its beta applies from the next observation on."""
@@ -112,27 +175,75 @@ class Supervisor:
         self.checkpoint_id = checkpoint_id
         self.policy_active = checkpoint_id is not None
 
-    def add_expert(self, stamp: int, label: str, action: np.ndarray, now: float):
-        if stamp in self.decided:
-            return None
-        p = self.pending.setdefault(stamp, Pending(label, since=now))
-        p.expert = np.asarray(action, float)
-        return self._try(stamp)
+    def add_observation(self, stamp: int, label: str, now: float, delay: float = 0.0):
+        """The observation reached the supervisor ``delay`` s after it was published."""
+        p = self._pending(stamp, label, now, "observation", delay)
+        if self.last_sent_time is None:
+            self.last_sent_time = now  # from now on, silence towards the robot is held
+        return None if p is None else self._try(stamp, now)
 
-    def add_policy(self, stamp: int, label: str, action: np.ndarray, spread: float, now: float):
-        if stamp in self.decided:
+    def add_expert(self, stamp: int, label: str, action, now: float, delay: float = 0.0):
+        """The expert's label (None: it answered but has no label for this state)."""
+        p = self._pending(stamp, label, now, "expert", delay)
+        if p is None:
+            return None
+        p.expert_seen = True
+        p.expert = None if action is None else np.asarray(action, float)
+        return self._try(stamp, now)
+
+    def add_policy(self, stamp: int, label: str, action, spread, now: float,
+                   delay: float = 0.0):
+        p = self._pending(stamp, label, now, "policy", delay)
+        if p is None:
+            return None
+        p.policy, p.spread = np.asarray(action, float), spread
+        return self._try(stamp, now)
+
+    def _pending(self, stamp: int, label: str, now: float, source: str, delay: float):
+        if self.live.saw(source, stamp, now):
+            self.events.append(f"{source} is answering again")
+        if stamp in self.decided:  # decided already: a late or re-sent input is dropped
+            self.dropped += source != "observation"
             return None
         p = self.pending.setdefault(stamp, Pending(label, since=now))
-        p.policy, p.spread = np.asarray(action, float), spread
-        return self._try(stamp)
+        if self.config.max_input_delay and delay > self.config.max_input_delay and not p.stale:
+            p.stale = f"{source} delivered {delay:.3f} s after it was published"
+        return p
 
     def expire(self, now: float):
-        """Observations whose policy proposal is overdue: the expert acts alone."""
+        """Decisions the watchdogs force now: overdue policies and experts."""
         out = []
-        for stamp, p in list(self.pending.items()):
-            if p.expert is not None and now - p.since > self.config.policy_timeout:
-                out.append(self._decide(stamp, timed_out=True))
+        for stamp, p in sorted(self.pending.items()):
+            waited = now - p.since
+            if not p.expert_seen and waited > self.config.expert_timeout:
+                self._mark_down("expert", self.config.expert_timeout)
+                out.append(self._decide(stamp, now))
+            elif (p.expert_seen and self.policy_active and p.policy is None
+                  and waited > self.config.policy_timeout):
+                self._mark_down("policy", self.config.policy_timeout)
+                out.append(self._decide(stamp, now))
         return out
+
+    def _mark_down(self, source: str, timeout: float) -> None:
+        if source not in self.live.down:
+            self.live.down.add(source)
+            self.events.append(f"{source} silent for {timeout:g} s: "
+                               + ("holding the robot" if source == "expert"
+                                  else "the expert acts") + " until it answers again")
+
+    def hold_due(self, now: float) -> str | None:
+        """Why the robot must be held now (nothing sent for hold_after), or None."""
+        if self.last_sent_time is None or now - self.last_sent_time <= self.config.hold_after:
+            return None
+        quiet = [n for n in INPUTS if now - self.live.last_new.get(n, -np.inf)
+                 > self.config.hold_after and (n != "policy" or self.policy_active)]
+        return ("no new " + " or ".join(quiet) if quiet else "no decision") + \
+            f" for {now - self.last_sent_time:.2f} s"
+
+    def hold_command(self, now: float) -> np.ndarray:
+        """The explicit hold the node publishes while hold_due (zero velocity)."""
+        self.last_command = np.zeros_like(self.low)
+        return self.last_command
 
     def limit(self, command: np.ndarray, stamp: int) -> np.ndarray:
         """Clamp to the limits, then to the rate limit over the time since the previous
@@ -145,41 +256,58 @@ class Supervisor:
         self.last_command, self.last_stamp = command, stamp
         return command
 
-    def _try(self, stamp: int):
+    def _try(self, stamp: int, now: float):
         p = self.pending[stamp]
-        if p.expert is None or (self.policy_active and p.policy is None):
-            return None
-        return self._decide(stamp)
+        expert_ready = p.expert_seen or "expert" in self.live.down
+        policy_ready = (not self.policy_active or p.policy is not None
+                        or "policy" in self.live.down)
+        if p.stale or (expert_ready and policy_ready):
+            return self._decide(stamp, now)
+        return None
 
-    def _decide(self, stamp: int, timed_out: bool = False):
+    def _decide(self, stamp: int, now: float):
         p = self.pending.pop(stamp)
         self.decided.add(stamp)
         if len(self.decided) > 10_000:  # stamps only grow; keep the recent ones
             self.decided = {s for s in self.decided if s >= stamp - 10**12}
+        if stamp < self.last_sent_stamp and not p.stale:  # a newer command went out already
+            p.stale = "superseded by a newer observation's command"
         episode = int(p.label.split(":")[0]) if ":" in p.label else -1
         if episode != self.episode:
             self.episode = episode
             self.gate.start_episode(episode)
             self.last_command, self.last_stamp = np.zeros_like(self.low), None  # from rest
         policy = p.policy if self.policy_active else None
+        size = len(self.low)
         if policy is not None and not np.all(np.isfinite(policy)):
-            decision = self.gate.decide(p.expert, None, None)
-            decision.reason = "invalid_policy_action"
             policy = None
-        elif timed_out and policy is None and self.policy_active:
+            decision = Decision(EXPERT, "invalid_policy_action")
+        elif p.expert is None:
+            decision = None  # no label to act on: hold (below)
+        elif self.policy_active and policy is None:
             decision = self.gate.decide(p.expert, None, None)
             decision.reason = "policy_timeout"
         else:
             decision = self.gate.decide(p.expert, policy, p.spread)
-        chosen = p.expert if decision.source == EXPERT else policy
+        if decision is not None and decision.source == EXPERT and p.expert is None:
+            decision = None
+        send = True
         if self.estop.engaged:  # an explicit hold (zero velocity), never silence
-            decision = Decision(HOLD, "estop")
-            chosen = np.zeros_like(p.expert)
+            decision, chosen = Decision(HOLD, "estop"), np.zeros(size)
+        elif p.stale:
+            decision, chosen, send = Decision(HOLD, "stale_input"), np.zeros(size), False
+        elif decision is None:
+            reason = "no_label" if p.expert_seen else "expert_timeout"
+            decision, chosen = Decision(HOLD, reason), np.zeros(size)
+        else:
+            chosen = p.expert if decision.source == EXPERT else policy
         if decision.source == HOLD:  # a stop is immediate: never ramped by the rate limit
             command = np.clip(chosen, self.low, self.high)
             self.last_command, self.last_stamp = command, stamp
         else:
             command = self.limit(np.asarray(chosen, float), stamp)
+        if send:
+            self.last_sent_stamp, self.last_sent_time = stamp, now
         record = {
             "stamp_ns": stamp, "frame": p.label, "source": decision.source,
             "reason": decision.reason, "value": decision.value,
@@ -187,12 +315,14 @@ class Supervisor:
             "checkpoint_id": self.checkpoint_id, "gating": self.config.gating,
             "label_source": self.label_source,
             "uncertainty": p.spread if policy is not None else None,
-            "expert_action": p.expert.tolist(),
+            "expert_action": None if p.expert is None else p.expert.tolist(),
             "policy_action": policy.tolist() if policy is not None else None,
             "executed_action": command.tolist(),
             "clamped": bool(np.any(command != chosen)),
+            "sent": send,
+            "stale": p.stale or None,
         }
-        return command, record
+        return (command if send else None), record
 
 
 __all__ = ["Supervisor", "SupervisorConfig", "EmergencyStop", "EXPERT", "POLICY", "HOLD"]

@@ -2,7 +2,8 @@
 
 Subscribes /dagger/expert_observation (the simulator's noise-free observation: a scripted
 expert is a privileged teacher); publishes /dagger/expert/action (stamped vector with the
-observation's stamp). With ``drive_robot`` it also commands the robot directly.
+observation's stamp). With ``drive_robot`` it also commands the robot directly (and
+publishes the same command stamped on /dagger/command, as the supervisor does).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class ExpertNode(Node):
             kind, topic, self.encode, _ = convert.command_interface(
                 self.task.command_kind, self.config.controller_name)
             self.pub_command = self.create_publisher(kind, topic, qos.STREAM)
+            self.pub_stamped = self.create_publisher(JointState, convert.STAMPED_COMMAND_TOPIC,
+                                                     qos.STREAM)
         self.create_subscription(JointState, OBSERVATION_TOPIC, self.on_observation, qos.STREAM)
         self.get_logger().info(f"expert '{self.expert.name}' for task '{self.task.name}'"
                                + (" driving the robot" if self.pub_command else ""))
@@ -49,6 +52,8 @@ class ExpertNode(Node):
                                                    msg.header.frame_id))
         if self.pub_command is not None:
             self.pub_command.publish(self.encode(action))
+            self.pub_stamped.publish(convert.vector_msg(self.task.action_names, action, stamp,
+                                                        msg.header.frame_id))
 
 
 def main() -> None:

@@ -1,9 +1,12 @@
 """mujoco_bridge: a simulated robot with a ros2_control-shaped interface.
 
 Publishes /joint_states, /dagger/observation (stamped vector), /task/state, /task/target
-(reach), /episode/event (JSON in std_msgs/String) and /clock; takes commands on
-/<controller_name>/commands (Float64MultiArray, reach) or /cmd_vel (Twist, drive);
-serves /sim/reset (std_srvs/Trigger). See BridgeConfig for the parameters.
+(reach), /episode/event (JSON in std_msgs/String) and /clock; serves /sim/reset
+(std_srvs/Trigger). Commands: in realtime, the robot's own interface,
+/<controller_name>/commands (Float64MultiArray, reach) or /cmd_vel (Twist, drive); in
+lockstep, /dagger/command, the same command stamped with the observation it answers (so a
+late answer or a hold published while idle can never step the wrong observation).
+See BridgeConfig for the parameters.
 """
 
 from __future__ import annotations
@@ -43,9 +46,14 @@ class MujocoBridge(Node):
         self.pub_target = self.create_publisher(PointStamped, "/task/target", qos.STREAM)
         self.pub_event = self.create_publisher(String, "/episode/event", qos.EVENTS)
         self.pub_clock = self.create_publisher(Clock, "/clock", qos.CLOCK)
-        self.create_subscription(kind, self.command_topic, self.on_command, qos.STREAM)
         self.create_service(Trigger, "/sim/reset", self.on_reset)
         self.lockstep = self.config.stepping == "lockstep"
+        if self.lockstep:  # a command answers the observation whose stamp it carries
+            self.command_topic = convert.STAMPED_COMMAND_TOPIC
+            self.create_subscription(JointState, self.command_topic, self.on_stamped_command,
+                                     qos.STREAM)
+        else:  # the robot's own interface, as a ros2_control controller takes it
+            self.create_subscription(kind, self.command_topic, self.on_command, qos.STREAM)
         self.waiting = False  # lockstep: an observation awaits its command
         self.last_sent = 0.0
         self.slot = CommandSlot(self.config.command_timeout)
@@ -73,6 +81,12 @@ class MujocoBridge(Node):
         if listening < self.config.wait_for_subscribers:
             return (f"waiting for {self.config.wait_for_subscribers} subscribers of "
                     f"{OBSERVATION_TOPIC}, {listening} so far")
+        if self.config.wait_for_nodes:
+            names = {info.node_name for info in
+                     self.get_subscriptions_info_by_topic(OBSERVATION_TOPIC)}
+            missing = [n for n in self.config.wait_for_nodes if n not in names]
+            if missing:
+                return (f"waiting for {', '.join(missing)} to subscribe {OBSERVATION_TOPIC}")
         if self.config.wait_for_expert and self.pub_true.get_subscription_count() == 0:
             return f"waiting for the expert to listen on {EXPERT_OBSERVATION_TOPIC}"
         return None
@@ -155,18 +169,25 @@ class MujocoBridge(Node):
             self.waiting = False
 
     # -- callbacks ------------------------------------------------------------------
-    def on_command(self, msg) -> None:
+    def on_stamped_command(self, msg: JointState) -> None:
+        """lockstep: the command for the waiting observation (same stamp) steps physics;
+        any other (a late answer, a hold published while idle) is ignored."""
+        if not self.waiting or convert.stamp_to_ns(msg.header.stamp) != self.sim.clock_ns:
+            return
         try:
-            command = self.decode(msg)
-            if self.lockstep:
-                if not self.waiting:
-                    return  # no observation awaits a command: nothing to answer
-                self.waiting = False
-                self.advance(command)
-            else:
-                self.slot.put(self.sim.clamp(command), time.monotonic())
+            command = self.sim.clamp(msg.position)
         except ValueError as exc:
-            self.waiting = self.lockstep and self.sim.running
+            self.get_logger().error(f"rejected command on {self.command_topic}: {exc}",
+                                    throttle_duration_sec=1.0)
+            return
+        self.waiting = False
+        self.advance(command)
+
+    def on_command(self, msg) -> None:
+        """realtime: the newest command, applied at the next tick if still fresh."""
+        try:
+            self.slot.put(self.sim.clamp(self.decode(msg)), time.monotonic())
+        except ValueError as exc:
             self.get_logger().error(f"rejected command on {self.command_topic}: {exc}",
                                     throttle_duration_sec=1.0)
 

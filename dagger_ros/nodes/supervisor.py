@@ -1,9 +1,14 @@
 """supervisor: decides, observation by observation, whose action reaches the robot.
 
-Subscribes /dagger/expert/action, /dagger/policy/action, /dagger/policy/status and
-/dagger/round; publishes the robot command (/<controller_name>/commands or /cmd_vel), a
-decision record per observation on /dagger/decision (JSON: source, reason, beta,
-uncertainty, round, checkpoint, the three actions) and /dagger/supervisor/status.
+Subscribes /dagger/observation, /dagger/expert/action, /dagger/policy/action,
+/dagger/policy/status and /dagger/round; publishes the robot command
+(/<controller_name>/commands or /cmd_vel) and the same command stamped with its observation
+on /dagger/command, a decision record per observation on /dagger/decision (JSON: source,
+reason, beta, uncertainty, round, checkpoint, the three actions, sent) and
+/dagger/supervisor/status.
+
+Watchdogs (see core/supervisor.py): a silent policy hands over to the expert; a silent
+expert, stale inputs or no observations give explicit hold commands, never silence.
 
 Emergency stop: ``true`` on /dagger/estop (std_msgs/Bool) or the /dagger/estop service
 (std_srvs/SetBool, data=true) engages it; only the service with data=false releases it.
@@ -39,8 +44,13 @@ class SupervisorNode(Node):
         kind, topic, self.encode, _ = convert.command_interface(task.command_kind,
                                                                 self.config.controller_name)
         self.pub_command = self.create_publisher(kind, topic, qos.STREAM)
+        self.pub_stamped = self.create_publisher(JointState, convert.STAMPED_COMMAND_TOPIC,
+                                                 qos.STREAM)
+        self.action_names = task.action_names
         self.pub_decision = self.create_publisher(String, "/dagger/decision", qos.STREAM)
         self.pub_status = self.create_publisher(String, "/dagger/supervisor/status", qos.EVENTS)
+        self.create_subscription(JointState, "/dagger/observation", self.on_observation,
+                                 qos.STREAM)
         self.create_subscription(JointState, "/dagger/expert/action", self.on_expert, qos.STREAM)
         self.create_subscription(JointState, "/dagger/policy/action", self.on_policy, qos.STREAM)
         self.create_subscription(String, "/dagger/policy/status", self.on_policy_status,
@@ -50,7 +60,9 @@ class SupervisorNode(Node):
         self.create_subscription(Bool, "/dagger/estop", self.on_estop_topic, qos.STREAM)
         self.create_service(SetBool, "/dagger/estop", self.on_estop_service)
         self.pub_estop.publish(Bool(data=False))
-        self.create_timer(0.05, self.on_timer)
+        self.create_timer(min(0.02, 1.0 / self.config.hold_rate_hz), self.on_timer)
+        self.holding: str | None = None  # why the robot is being held, while it is
+        self.last_hold = 0.0
         self.announced_round = -1
         self.get_logger().info(f"gating '{self.config.gating}' ({self.config.beta_schedule} "
                                f"beta, beta0={self.config.beta0:g}); commands on {topic}")
@@ -62,30 +74,60 @@ class SupervisorNode(Node):
             self.get_logger().error(str(exc), throttle_duration_sec=1.0)
             return None
 
-    def on_expert(self, msg: JointState) -> None:
+    def on_observation(self, msg: JointState, info=None) -> None:
+        self.emit(self.core.add_observation(convert.stamp_to_ns(msg.header.stamp),
+                                            msg.header.frame_id, time.monotonic(),
+                                            convert.delay_s(info)))
+
+    def on_expert(self, msg: JointState, info=None) -> None:
         action = self._vector(msg, "/dagger/expert/action")
         if action is not None:
             self.emit(self.core.add_expert(convert.stamp_to_ns(msg.header.stamp),
-                                           msg.header.frame_id, action, time.monotonic()))
+                                           msg.header.frame_id, action, time.monotonic(),
+                                           convert.delay_s(info)))
 
-    def on_policy(self, msg: JointState) -> None:
+    def on_policy(self, msg: JointState, info=None) -> None:
         action = self._vector(msg, "/dagger/policy/action")
         if action is not None:
             spread = float(msg.effort[0]) if len(msg.effort) else None
             self.emit(self.core.add_policy(convert.stamp_to_ns(msg.header.stamp),
                                            msg.header.frame_id, action, spread,
-                                           time.monotonic()))
+                                           time.monotonic(), convert.delay_s(info)))
 
     def on_timer(self) -> None:
-        for result in self.core.expire(time.monotonic()):
+        now = time.monotonic()
+        for result in self.core.expire(now):
             self.emit(result)
+        why = self.core.hold_due(now)
+        if why is not None and now - self.last_hold >= 1.0 / self.config.hold_rate_hz:
+            if self.holding is None:
+                self.get_logger().warning(f"holding the robot: {why}")
+            self.holding, self.last_hold = why, now
+            self.pub_command.publish(self.encode(self.core.hold_command(now)))
+        elif why is None and self.holding is not None:
+            self.get_logger().info("commands flow again: hold ended")
+            self.holding = None
+        self.log_events()
+
+    def log_events(self) -> None:
+        for line in self.core.events:
+            self.get_logger().warning(line)
+        self.core.events.clear()
 
     def emit(self, result) -> None:
         if result is None:
             return
         command, record = result
-        self.pub_command.publish(self.encode(command))
+        if command is not None:
+            self.pub_command.publish(self.encode(command))
+            self.pub_stamped.publish(convert.vector_msg(self.action_names, command,
+                                                        record["stamp_ns"], record["frame"]))
+        elif record.get("stale"):
+            self.get_logger().warning(f"dropped the command for {record['frame']}: "
+                                      f"{record['stale']}", throttle_duration_sec=1.0)
         self.pub_decision.publish(convert.json_msg(record))
+        if self.core.events:
+            self.log_events()
 
     def on_estop_topic(self, msg: Bool) -> None:
         if msg.data:  # false on the topic never releases: only the service does

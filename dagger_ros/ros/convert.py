@@ -72,6 +72,20 @@ def command_interface(command_kind: str, controller: str) -> tuple[type, str, ob
             lambda m: np.asarray(m.data, dtype=float))
 
 
+#: the command for one observation, stamped with that observation's stamp (the lockstep
+#: simulator pairs commands with observations by it; the robot's own topic carries no stamp)
+STAMPED_COMMAND_TOPIC = "/dagger/command"
+
+
+def delay_s(info) -> float:
+    """Seconds between a message's publication (its source timestamp) and now; 0 when the
+    middleware does not give a source timestamp."""
+    import time
+
+    source = info.get("source_timestamp", 0) if info else 0
+    return max(0.0, (time.time_ns() - source) / 1e9) if source else 0.0
+
+
 def json_msg(payload: dict):
     """A std_msgs/String carrying one JSON object (events, decisions, statuses)."""
     import json

@@ -19,7 +19,7 @@ def test_ctrl_c_mid_episode_saves_it_as_interrupted(tmp_path):
     root = tmp_path / "dataset"
     config = write_graph(tmp_path / "g.yaml", {
         "/**": {"task": "drive"},
-        "mujoco_bridge": {"wait_for_subscribers": 1},
+        "mujoco_bridge": {"wait_for_nodes": ["recorder"]},
         "expert": {},
         "supervisor": {"beta_schedule": "constant", "beta0": 1.0},
         "recorder": {"dataset_root": str(root)}})

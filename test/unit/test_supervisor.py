@@ -1,8 +1,9 @@
 """The supervisor's decisions: pairing by stamp, waiting for the policy, safe commands."""
 
 import numpy as np
+import pytest
 
-from dagger_ros.core.config import from_mapping
+from dagger_ros.core.config import ConfigError, from_mapping
 from dagger_ros.core.supervisor import Supervisor, SupervisorConfig
 
 
@@ -107,3 +108,84 @@ def test_emergency_stop_is_not_ramped_by_the_rate_limit():
     sup.estop.engage("test")
     command, record = sup.add_expert(30 * 20_000_000, "0:30", [1.0, 0.0], now=0.0)
     assert np.allclose(command, [0.0, 0.0]) and record["source"] == "hold"
+
+
+# -- watchdogs ----------------------------------------------------------------------------
+def test_silent_expert_is_held_explicitly_then_resumes():
+    sup = supervisor(expert_timeout=0.2)
+    assert sup.add_observation(100, "0:0", now=0.0) is None
+    assert sup.expire(now=0.1) == []
+    [(command, record)] = sup.expire(now=0.25)
+    assert np.allclose(command, 0.0) and record["sent"]  # a hold command, never silence
+    assert (record["source"], record["reason"], record["expert_action"]) == \
+        ("hold", "expert_timeout", None)
+    assert any("expert silent" in e for e in sup.events)
+    # down: the next observation is held at once, without waiting again
+    command, record = sup.add_observation(200, "0:1", now=0.3)
+    assert record["reason"] == "expert_timeout"
+    # the expert answers again: it labels and acts from its next observation on
+    assert sup.add_expert(200, "0:1", [1.0, 0.0], now=0.31) is None  # 200 decided: dropped
+    assert sup.dropped == 1
+    sup.add_observation(300, "0:2", now=0.32)
+    command, record = sup.add_expert(300, "0:2", [1.0, 0.0], now=0.33)
+    assert record["source"] == "expert" and np.allclose(command, [1.0, 0.0])
+    assert any("expert is answering again" in e for e in sup.events)
+
+
+def test_silent_policy_hands_over_and_a_restarted_one_resumes():
+    sup = supervisor(beta0=0.0, policy_timeout=0.2)
+    sup.set_round(1, "abc")
+    sup.add_observation(100, "1:0", now=0.0)
+    assert sup.add_expert(100, "1:0", [1.0, 0.0], now=0.01) is None
+    [(command, record)] = sup.expire(now=0.25)
+    assert record["source"] == "expert" and record["reason"] == "policy_timeout"
+    # down: the expert's label is acted on at once
+    sup.add_observation(200, "1:1", now=0.3)
+    command, record = sup.add_expert(200, "1:1", [1.0, 0.0], now=0.3)
+    assert record["reason"] == "policy_timeout"
+    # the restarted policy proposes again: it is waited for, and drives (beta 0)
+    sup.add_observation(300, "1:2", now=0.4)
+    assert sup.add_policy(300, "1:2", [0.3, 0.1], 0.05, now=0.41) is None
+    command, record = sup.add_expert(300, "1:2", [1.0, 0.0], now=0.42)
+    assert record["source"] == "policy" and np.allclose(command, [0.3, 0.1])
+
+
+def test_delayed_inputs_are_held_and_never_sent():
+    sup = supervisor(max_input_delay=0.1)
+    sup.add_observation(100, "0:0", now=0.0, delay=0.005)
+    command, record = sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0, delay=0.9)
+    assert command is None and not record["sent"]
+    assert (record["source"], record["reason"]) == ("hold", "stale_input")
+    assert record["expert_action"] == [1.0, 0.0]  # the label itself is still good
+    assert "0.900 s" in record["stale"]
+    command, record = sup.add_expert(200, "0:1", [1.0, 0.0], now=0.01, delay=0.01)
+    assert command is not None and record["source"] == "expert"
+
+
+def test_an_older_observation_decided_after_a_newer_one_is_not_sent():
+    sup = supervisor(beta0=0.0)
+    sup.set_round(1, "abc")
+    sup.add_expert(100, "1:0", [1.0, 0.0], now=0.0)  # waits for the policy
+    sup.add_expert(200, "1:1", [1.0, 0.0], now=0.01)
+    assert sup.add_policy(200, "1:1", [0.2, 0.0], 0.1, now=0.02)[0] is not None
+    command, record = sup.add_policy(100, "1:0", [0.2, 0.0], 0.1, now=0.03)
+    assert command is None and record["reason"] == "stale_input"
+
+
+def test_hold_is_due_when_nothing_was_sent_for_hold_after():
+    sup = supervisor(hold_after=0.1)
+    assert sup.hold_due(now=5.0) is None  # nothing seen yet: not in charge of a robot
+    sup.add_observation(200, "0:1", now=5.0)
+    sup.add_expert(200, "0:1", [1.0, 0.0], now=5.0)
+    assert sup.hold_due(now=5.05) is None
+    reason = sup.hold_due(now=5.3)
+    assert reason.startswith("no new observation or expert")
+    assert np.allclose(sup.hold_command(5.3), 0.0)
+
+
+def test_asymmetric_bounds_for_position_interfaces():
+    sup = supervisor(command_min=[-0.5, 0.0], command_max=[1.0, 2.0])
+    command, _ = sup.add_expert(100, "0:0", [-1.0, -1.0], now=0.0)
+    assert np.allclose(command, [-0.5, 0.0])
+    with pytest.raises(ConfigError, match="command bounds are empty"):
+        supervisor(command_min=[2.0, 0.0])
