@@ -3,7 +3,16 @@
 What ``ros2 launch`` does for the shipped launch files, without needing ``launch``: each
 node runs from its own entry point with ``--ros-args --params-file <yaml>``. The run ends
 when a node exits 0 (e.g. the bridge after its configured episodes), on Ctrl-C/SIGTERM, or
-on ``timeout``; a node that dies with a non-zero code ends the run with an error naming it.
+on ``timeout``. A node that dies is always named; then:
+
+- a critical node (the bridge, the supervisor: nothing commands the robot safely without
+  it) or any node refusing its configuration (exit code 2) ends the run with an error;
+- the policy, the expert and the recorder are restarted (at most ``MAX_RESTARTS`` times a
+  minute): a restarted policy takes over again, a restarted recorder recovers the dataset
+  and appends; meanwhile the supervisor holds or lets the expert act;
+- any other node (the trainer) is reported and the graph goes on without it.
+
+The run's exit code is 1 if any node died, even if it was restarted.
 """
 
 from __future__ import annotations
@@ -18,6 +27,11 @@ import time
 from pathlib import Path
 
 STOP_GRACE_S = 10.0
+CRITICAL = ("mujoco_bridge", "supervisor")
+RESPAWN = ("policy", "expert", "recorder")
+MAX_RESTARTS = 5  # per node per minute
+RESTART_DELAY_S = 1.0
+CONFIG_ERROR = 2  # run_node's exit code for a refused configuration
 
 
 def executable(name: str) -> str:
@@ -60,27 +74,32 @@ class Graph:
         self.extra_args = extra_args or []
         self.procs: dict[str, subprocess.Popen] = {}
         self.threads: list[threading.Thread] = []
+        self.gone: set[str] = set()  # exited and reported
 
     def start(self) -> None:
-        width = max(len(n) for n in self.nodes)
+        self.width = max(len(n) for n in self.nodes)
         for name in self.nodes:
-            cmd = [executable(name), "--ros-args", "--params-file", str(self.config),
-                   *self.extra_args]
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, bufsize=1, start_new_session=True,
-                                    preexec_fn=_stop_with_launcher,
-                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
-            self.procs[name] = proc
-            t = threading.Thread(target=_pump, args=(name, proc.stdout, width, self.sink),
-                                 daemon=True)
-            t.start()
-            self.threads.append(t)
+            self.start_node(name)
+
+    def start_node(self, name: str) -> None:
+        cmd = [executable(name), "--ros-args", "--params-file", str(self.config),
+               *self.extra_args]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, bufsize=1, start_new_session=True,
+                                preexec_fn=_stop_with_launcher,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.procs[name] = proc
+        t = threading.Thread(target=_pump, args=(name, proc.stdout, self.width, self.sink),
+                             daemon=True)
+        t.start()
+        self.threads.append(t)
 
     def poll(self) -> tuple[str, int] | None:
-        """The first node that has exited, with its code, or None."""
+        """A node that has exited (and was not reported yet), with its code, or None."""
         for name, proc in self.procs.items():
             code = proc.poll()
-            if code is not None:
+            if code is not None and name not in self.gone:
+                self.gone.add(name)
                 return name, code
         return None
 
@@ -105,8 +124,9 @@ class Graph:
 
 
 def run_graph(config: Path, nodes: list[str], timeout: float = 0.0,
-              extra_args: list[str] | None = None, log_file: Path | None = None) -> int:
-    """Run the graph until it ends; returns 0, or 1 naming a node that died.
+              extra_args: list[str] | None = None, log_file: Path | None = None,
+              critical: tuple[str, ...] = CRITICAL, respawn: tuple[str, ...] = RESPAWN) -> int:
+    """Run the graph until it ends; returns 0, or 1 if a node died (see the module doc).
 
     With ``log_file`` the nodes' output goes there instead of the terminal.
     """
@@ -121,28 +141,48 @@ def run_graph(config: Path, nodes: list[str], timeout: float = 0.0,
     print(f"[dagger-ros] starting {', '.join(nodes)} with {config} "
           f"(ROS_DOMAIN_ID={os.environ.get('ROS_DOMAIN_ID', '0')})", flush=True)
     code = 0
+    restarts: dict[str, list[float]] = {}
+    pending: dict[str, float] = {}  # node -> when to restart it
+    where = f" (its log: {log_file})" if log_file else ""
     try:
         graph.start()
         deadline = time.monotonic() + timeout if timeout > 0 else None
         while True:
+            now = time.monotonic()
             if stop_requested:
                 print("[dagger-ros] stop requested; stopping all nodes", flush=True)
                 break
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and now > deadline:
                 print(f"[dagger-ros] timeout of {timeout:g} s reached; stopping all nodes",
                       flush=True)
                 break
+            for name in [n for n, at in pending.items() if now >= at]:
+                del pending[name]
+                graph.gone.discard(name)
+                graph.start_node(name)
             exited = graph.poll()
             if exited is not None:
                 name, rc = exited
                 if rc == 0:
                     print(f"[dagger-ros] node '{name}' finished; stopping the graph", flush=True)
+                    break
+                code = 1
+                recent = [t for t in restarts.get(name, []) if now - t < 60.0]
+                if name in critical or rc == CONFIG_ERROR:
+                    print(f"[dagger-ros] node '{name}' died with exit code {rc}{where}; "
+                          "stopping the graph", file=sys.stderr, flush=True)
+                    break
+                if name in respawn and len(recent) < MAX_RESTARTS:
+                    restarts[name] = [*recent, now]
+                    pending[name] = now + RESTART_DELAY_S
+                    print(f"[dagger-ros] node '{name}' died with exit code {rc}{where}; "
+                          f"restarting it ({len(recent) + 1} of {MAX_RESTARTS} a minute)",
+                          file=sys.stderr, flush=True)
                 else:
-                    where = f" (its log: {log_file})" if log_file else ""
-                    print(f"[dagger-ros] node '{name}' died with exit code {rc}{where}; stopping "
-                          "the graph", file=sys.stderr, flush=True)
-                    code = 1
-                break
+                    why = "it restarted too often" if name in respawn else "it is not restarted"
+                    print(f"[dagger-ros] node '{name}' died with exit code {rc}{where}; the "
+                          f"graph goes on without it ({why})", file=sys.stderr, flush=True)
+                continue
             time.sleep(0.05)
     finally:
         codes = graph.stop()

@@ -66,7 +66,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from dagger_ros.core.graph import NODES
-    from dagger_ros.launcher import run_graph
+    from dagger_ros.launcher import CRITICAL, run_graph
     from dagger_ros.ros.watch import Listener
 
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
@@ -104,7 +104,9 @@ def run(args) -> int:
     follower = threading.Thread(target=follow, daemon=True)
     follower.start()
     order = [n for n in NODES if n in graph]
-    code = run_graph(graph_file, order, log_file=run_dir / "logs" / "graph.log")
+    # the trainer drives the rounds here: without it the run cannot go on
+    code = run_graph(graph_file, order, log_file=run_dir / "logs" / "graph.log",
+                     critical=(*CRITICAL, "trainer"))
     time.sleep(0.5)
     stop.set()
     follower.join(timeout=2)

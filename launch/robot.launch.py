@@ -24,5 +24,5 @@ def generate_launch_description():
         DeclareLaunchArgument("config", default_value=default_config,
                               description="graph YAML (ros__parameters per node)"),
         Node(package="dagger_ros", executable="expert", name="expert",
-             parameters=[config], output="screen"),
+             parameters=[config], output="screen", respawn=True, respawn_delay=1.0),
     ])

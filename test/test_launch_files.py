@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dagger_ros.core.graph import NODE_CONFIGS, load_graph
+from dagger_ros.launcher import CRITICAL, RESPAWN
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
@@ -50,6 +51,10 @@ def test_launch_file_is_consistent(path):
         assert executable in entry_points(), f"{path.name}: no entry point '{executable}'"
         assert name == executable  # node name = YAML key = executable
         assert executable in NODE_CONFIGS, f"{path.name} starts unbuilt node '{executable}'"
+        # faults are handled as `dagger-ros run` handles them
+        respawn = node.get("respawn")
+        assert (name in RESPAWN) == bool(respawn is not None and respawn.value is True), name
+        assert (name in CRITICAL) == ("on_exit" in node), name
         started.add(name)
     assert set(graph) <= started, f"{config.name} configures nodes {path.name} never starts"
 

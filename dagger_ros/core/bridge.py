@@ -151,6 +151,8 @@ class SimBridge:
             self.running = False
             raise StopIteration("all configured episodes are done")
         seed = self.next_seed() if seed is None else seed
+        if self.episode >= 0:  # the reset takes one period: no two observations share a
+            self.ticks += 1    # stamp, even when an episode is cut short mid-step
         self.episode += 1
         self.running = True
         self.last_command = np.zeros(self.task.action_size)

@@ -144,6 +144,7 @@ class EpisodeAssembler:
     def __init__(self):
         self.frames: dict[int, dict[int, Frame]] = {}
         self.ends: dict[int, dict] = {}
+        self.discarded: list[tuple[int, int, int]] = []
 
     def add_frame(self, frame: Frame) -> None:
         self.frames.setdefault(frame.episode, {})[frame.step] = frame
@@ -152,13 +153,23 @@ class EpisodeAssembler:
         self.ends[int(event["episode"])] = event
 
     def ready(self) -> list[tuple[list[Frame], dict]]:
-        """Episodes complete now (their frames in step order, their end event), removed."""
+        """Episodes complete now (their frames in step order, their end event), removed.
+
+        An ended episode still missing frames once a later episode's frame has been joined
+        will never be complete (observations and decisions arrive in order per topic: the
+        recorder started or restarted in the middle of it). It is dropped and listed in
+        ``discarded`` as (episode, frames seen, steps)."""
         out = []
+        newest = max(self.frames, default=-1)
         for episode in sorted(self.ends):
             end = self.ends[episode]
             got = self.frames.get(episode, {})
             if len(got) >= int(end["steps"]):
                 out.append(([got[s] for s in sorted(got)], end))
+            elif newest > episode:
+                self.discarded.append((episode, len(got), int(end["steps"])))
+                self.ends.pop(episode)
+                self.frames.pop(episode, None)
         for _, end in out:
             self.ends.pop(int(end["episode"]))
             self.frames.pop(int(end["episode"]), None)

@@ -45,7 +45,7 @@ class SupervisorConfig(GatingConfig):
     expert_timeout: float = param(0.5, "Seconds to wait for the expert's label for an "
                                   "observation before holding the robot (the expert then "
                                   "counts as down until it answers again).")
-    max_input_delay: float = param(0.25, "An input delivered more than this many seconds "
+    max_input_delay: float = param(0.1, "An input delivered more than this many seconds "
                                    "after it was published (source timestamp) is stale: its "
                                    "observation is held and its command never sent. 0: off.")
     hold_after: float = param(0.1, "Seconds without a command sent (no observations, or no "
@@ -165,6 +165,7 @@ class Supervisor:
         self.live = Liveness()
         self.events: list[str] = []  # log lines for the node: inputs down and back
         self.last_sent_stamp = -1
+        self.stale_until = -1  # stamps up to this are held after a delayed input
         self.last_sent_time: float | None = None  # None: nothing seen yet, no holds
         self.dropped = 0  # proposals for observations already decided or superseded
 
@@ -208,6 +209,10 @@ class Supervisor:
         p = self.pending.setdefault(stamp, Pending(label, since=now))
         if self.config.max_input_delay and delay > self.config.max_input_delay and not p.stale:
             p.stale = f"{source} delivered {delay:.3f} s after it was published"
+            # what arrives right behind a backlog is fresh enough by itself, but sending it
+            # would still be a burst: hold until the stamps have moved max_input_delay on
+            self.stale_until = max(self.stale_until,
+                                   stamp + int(self.config.max_input_delay * 1e9))
         return p
 
     def expire(self, now: float):
@@ -272,6 +277,8 @@ class Supervisor:
             self.decided = {s for s in self.decided if s >= stamp - 10**12}
         if stamp < self.last_sent_stamp and not p.stale:  # a newer command went out already
             p.stale = "superseded by a newer observation's command"
+        if stamp <= self.stale_until and not p.stale:
+            p.stale = "catching up after delayed inputs"
         episode = int(p.label.split(":")[0]) if ":" in p.label else -1
         if episode != self.episode:
             self.episode = episode

@@ -84,6 +84,11 @@ class RecorderNode(Node):
         """Write every finished episode, oldest first. After a write error the episodes
         wait in memory and are retried when the next one finishes."""
         ready = [(f, end) for f, end in self.assembler.ready() if f]  # f empty: aborted at once
+        for episode, seen, steps in self.assembler.discarded:
+            self.get_logger().warning(f"sim episode {episode} not saved: only {seen} of its "
+                                      f"{steps} frames were seen (the recorder started in the "
+                                      "middle of it)")
+        self.assembler.discarded.clear()
         if not ready and not self.unsaved:
             return
         self.unsaved += ready

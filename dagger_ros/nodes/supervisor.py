@@ -74,19 +74,19 @@ class SupervisorNode(Node):
             self.get_logger().error(str(exc), throttle_duration_sec=1.0)
             return None
 
-    def on_observation(self, msg: JointState, info=None) -> None:
+    def on_observation(self, msg: JointState, info) -> None:
         self.emit(self.core.add_observation(convert.stamp_to_ns(msg.header.stamp),
                                             msg.header.frame_id, time.monotonic(),
                                             convert.delay_s(info)))
 
-    def on_expert(self, msg: JointState, info=None) -> None:
+    def on_expert(self, msg: JointState, info) -> None:
         action = self._vector(msg, "/dagger/expert/action")
         if action is not None:
             self.emit(self.core.add_expert(convert.stamp_to_ns(msg.header.stamp),
                                            msg.header.frame_id, action, time.monotonic(),
                                            convert.delay_s(info)))
 
-    def on_policy(self, msg: JointState, info=None) -> None:
+    def on_policy(self, msg: JointState, info) -> None:
         action = self._vector(msg, "/dagger/policy/action")
         if action is not None:
             spread = float(msg.effort[0]) if len(msg.effort) else None

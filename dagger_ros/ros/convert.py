@@ -78,7 +78,8 @@ STAMPED_COMMAND_TOPIC = "/dagger/command"
 
 
 def delay_s(info) -> float:
-    """Seconds between a message's publication (its source timestamp) and now; 0 when the
+    """Seconds between a message's publication (its source timestamp) and now (``info``:
+    the MessageInfo rclpy passes a two-argument callback); 0 when the
     middleware does not give a source timestamp."""
     import time
 

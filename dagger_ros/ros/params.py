@@ -38,7 +38,12 @@ def load_config(node, cls: type, argv: list[str] | None = None) -> Any:
     for f in dataclasses.fields(cls):
         node.declare_parameter(f.name, getattr(config, f.name), ParameterDescriptor(
             description=f.metadata.get("help", ""), dynamic_typing=True, read_only=True))
-    final = {f.name: _plain(node.get_parameter(f.name).value) for f in dataclasses.fields(cls)}
+    final = {}
+    for f in dataclasses.fields(cls):
+        value = _plain(node.get_parameter(f.name).value)
+        if value is None and getattr(config, f.name) == []:
+            value = []  # rclpy cannot type an empty YAML list ([]); the YAML said []
+        final[f.name] = value
     return from_mapping(cls, final, source=source or "command line", section=name)
 
 

@@ -162,11 +162,11 @@ def test_a_node_dying_is_named_and_the_rest_stopped(tmp_path, listener):
     assert listener.wait_until(lambda: len(ends(listener)) >= 2, timeout=60)
     nodes = children(run)
     assert set(nodes) == {"mujoco_bridge", "expert"}
-    nodes["expert"].send_signal(signal.SIGKILL)
+    nodes["mujoco_bridge"].send_signal(signal.SIGKILL)  # critical: the run stops
     out, err = run.communicate(timeout=60)
     assert run.returncode == 1
-    assert "node 'expert' died with exit code -9" in err
-    assert not nodes["mujoco_bridge"].is_running()
+    assert "node 'mujoco_bridge' died with exit code -9" in err
+    assert not nodes["expert"].is_running()
 
 
 def test_ctrl_c_stops_every_node_cleanly(tmp_path, listener):

@@ -36,7 +36,7 @@ def test_clock_is_monotonic_across_resets():
         while sim.step(np.zeros(3)) is None:
             pass
     assert stamps == sorted(stamps) and len(set(stamps)) == 3
-    assert sim.clock_ns == 6 * 20_000_000
+    assert sim.clock_ns == (6 + 2) * 20_000_000  # 6 steps, and 2 resets of one period each
 
 
 def test_command_limits_clamp_and_bad_commands_are_rejected():
@@ -64,3 +64,12 @@ def test_command_slot_goes_stale_after_timeout():
     assert slot.take(1.05) is not None
     assert slot.take(1.2) is None
     assert slot.stale_ticks == 2
+
+
+def test_a_reset_mid_step_never_reuses_an_observation_stamp():
+    sim = SimBridge(from_mapping(BridgeConfig, {"task": "reach"}))
+    sim.start_episode()
+    sim.step(np.zeros(3))
+    waiting = sim.clock_ns  # an observation at this stamp awaits its command...
+    sim.start_episode()  # ...when a reset cuts the episode short
+    assert sim.clock_ns > waiting

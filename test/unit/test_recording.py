@@ -141,3 +141,13 @@ def test_unfinished_episode_keeps_its_contiguous_frames():
     [(kept, episode)] = asm.unfinished()
     assert episode == 3 and [f.step for f in kept] == [0, 1, 2, 3]
     assert asm.unfinished() == []
+
+
+def test_an_episode_joined_mid_way_is_discarded_once_a_later_one_runs():
+    asm = EpisodeAssembler()
+    for frame in episode_frames(3, 5, 300)[2:]:  # the recorder (re)started at step 2
+        asm.add_frame(frame)
+    asm.add_end({"episode": 3, "seed": 3, "outcome": "success", "steps": 5})
+    assert asm.ready() == [] and asm.discarded == []  # late frames may still come
+    asm.add_frame(episode_frames(4, 1, 400)[0])
+    assert asm.ready() == [] and asm.discarded == [(3, 3, 5)]

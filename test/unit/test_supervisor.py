@@ -158,7 +158,10 @@ def test_delayed_inputs_are_held_and_never_sent():
     assert (record["source"], record["reason"]) == ("hold", "stale_input")
     assert record["expert_action"] == [1.0, 0.0]  # the label itself is still good
     assert "0.900 s" in record["stale"]
-    command, record = sup.add_expert(200, "0:1", [1.0, 0.0], now=0.01, delay=0.01)
+    # right behind the backlog: fresh by itself, but held until stamps move 0.1 s on
+    command, record = sup.add_expert(50_000_000, "0:1", [1.0, 0.0], now=0.01, delay=0.01)
+    assert command is None and record["stale"] == "catching up after delayed inputs"
+    command, record = sup.add_expert(200_000_100, "0:2", [1.0, 0.0], now=0.02, delay=0.01)
     assert command is not None and record["source"] == "expert"
 
 
