@@ -26,15 +26,17 @@ setup() {
     touch "$venv/.complete"
     echo "[setup] environment ready in $((SECONDS - start)) s ($(du -sh "$venv" | cut -f1))" >&2
   fi
-  # the package itself, editable, from this checkout (re-done when the checkout moves)
-  if [ "$(cat "$venv/.checkout" 2>/dev/null)" != "$here" ]; then
+  # the package itself, editable, from this checkout (re-done when the checkout moves or
+  # its entry points change)
+  local stamp; stamp="$here $(cat "$here/setup.py" "$here/setup.cfg" | sha256sum | cut -c1-12)"
+  if [ "$(cat "$venv/.checkout" 2>/dev/null)" != "$stamp" ]; then
     local log; log="$(mktemp)"
     if ! "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$here" \
         >"$log" 2>&1; then
       cat "$log" >&2; rm -f "$log"; echo "[setup] installing dagger_ros failed" >&2; exit 1
     fi
     rm -f "$log"
-    echo "$here" > "$venv/.checkout"
+    echo "$stamp" > "$venv/.checkout"
   fi
   export PATH="$venv/bin:$PATH" VIRTUAL_ENV="$venv"
   export RMW_IMPLEMENTATION="${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"

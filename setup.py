@@ -5,7 +5,8 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "dagger_ros"
-NODES = ["mujoco_bridge", "expert", "policy", "supervisor", "recorder", "trainer"]
+NODES = ["mujoco_bridge", "expert", "policy", "supervisor", "recorder", "trainer",
+         "sim_operator"]
 
 setup(
     name=PACKAGE,

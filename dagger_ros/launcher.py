@@ -28,7 +28,7 @@ from pathlib import Path
 
 STOP_GRACE_S = 10.0
 CRITICAL = ("mujoco_bridge", "supervisor")
-RESPAWN = ("policy", "expert", "recorder")
+RESPAWN = ("policy", "expert", "recorder", "sim_operator")
 MAX_RESTARTS = 5  # per node per minute
 RESTART_DELAY_S = 1.0
 CONFIG_ERROR = 2  # run_node's exit code for a refused configuration

@@ -13,6 +13,7 @@ import numpy as np
 from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.tasks import Task, task_class
 from dagger_ros.core.tasks.drive import wrap_angle
+from dagger_ros.core.teleop import JoyConfig
 
 
 class Expert:
@@ -123,11 +124,19 @@ def make_expert(task: Task) -> Expert:
         raise ConfigError(f"no scripted expert for task '{task.name}'") from None
 
 
+EXPERT_SOURCES = ("scripted", "joy")
+
+
 @dataclasses.dataclass
-class ExpertConfig:
+class ExpertConfig(JoyConfig):
     """Parameters of the expert node."""
 
     task: str = param("reach", "Task whose scripted expert labels the observations.")
+    source: str = param("scripted", "'scripted': the task's scripted expert (privileged: it "
+                        "reads /dagger/expert_observation); 'joy': a person (or the "
+                        "simulated operator) on a gamepad, through sensor_msgs/Joy on /joy.")
+    joy_sync: bool = param(False, "joy: answer an observation only once a Joy stamped with "
+                           "it (or later) arrived; for the simulated operator in lockstep.")
     model_file: str = param("", "MJCF scene the expert reads its kinematics from "
                             "(empty: the task's shipped scene).")
     drive_robot: bool = param(False, "Also send the expert's action to the robot's command "
@@ -137,6 +146,9 @@ class ExpertConfig:
 
     def validate(self) -> None:
         task_class(self.task)
+        if self.source not in EXPERT_SOURCES:
+            raise ConfigError(f"'source' must be one of {EXPERT_SOURCES}, got '{self.source}'")
+        super().validate()
 
 
 class StampedAnswerer:

@@ -25,7 +25,13 @@ class GatingConfig:
     """The supervisor's gating rule."""
 
     gating: str = param("beta", "Gating rule: 'beta' (DAgger mixing: the expert acts with "
-                        "probability beta).")
+                        "probability beta), 'safe' (SafeDAgger: the expert acts when the "
+                        "policy strays from it by more than safe_threshold), 'uncertainty' "
+                        "(the expert acts and labels when the ensemble's spread is above a "
+                        "threshold), 'human_gated' (HG-DAgger: the operator takes over by "
+                        "holding a button), 'noise' (DART: the expert drives with noise "
+                        "scaled to the policy's error), 'budget' (labels only for the most "
+                        "uncertain states, within label_budget).")
     beta_schedule: str = param("exponential", "How beta changes per round: 'constant' "
                                "(beta0), 'linear' (beta0 down to 0 at beta_rounds), "
                                "'exponential' (beta0 * beta_decay^round).")
@@ -35,6 +41,22 @@ class GatingConfig:
     mixing: str = param("step", "'step': draw expert-or-policy at every step; 'episode': "
                         "once per episode.")
     seed: int = param(0, "Seed of the gating draws (with the episode seed, so runs repeat).")
+    safe_threshold: float = param(0.3, "safe: the discrepancy max_i |policy_i - expert_i| / "
+                                  "half-range_i above which the expert takes over, in (0, 2].")
+    handback_ratio: float = param(0.5, "safe, uncertainty: after a take-over, control goes "
+                                  "back to the policy only once the value is below "
+                                  "handback_ratio x threshold (hysteresis), in (0, 1].")
+    uncertainty_threshold: float = param(0.0, "uncertainty, budget: the ensemble spread above "
+                                         "which the expert is asked; 0: derived from "
+                                         "target_intervention_rate.")
+    target_intervention_rate: float = param(0.2, "uncertainty, budget: with no fixed "
+                                            "threshold, the threshold is the (1 - rate) "
+                                            "quantile of the recent spreads, in (0, 1).")
+    noise_scale: float = param(1.0, "noise (DART): noise std per element = noise_scale x the "
+                               "policy's RMS error to the expert on recent steps.")
+    noise_initial: float = param(0.1, "noise (DART): noise std, as a fraction of each "
+                                 "element's half-range, until a policy has been measured.")
+    label_budget: int = param(0, "budget: the total number of expert labels (> 0).")
 
     def validate(self) -> None:
         if self.gating not in GATES:
@@ -50,6 +72,22 @@ class GatingConfig:
             raise ConfigError(f"'beta_decay' must be in [0, 1], got {self.beta_decay}")
         if self.beta_rounds < 1:
             raise ConfigError(f"'beta_rounds' must be >= 1, got {self.beta_rounds}")
+        if not 0.0 < self.safe_threshold <= 2.0:
+            raise ConfigError(f"'safe_threshold' must be in (0, 2], got {self.safe_threshold}")
+        if not 0.0 < self.handback_ratio <= 1.0:
+            raise ConfigError(f"'handback_ratio' must be in (0, 1], got {self.handback_ratio}")
+        if self.uncertainty_threshold < 0:
+            raise ConfigError("'uncertainty_threshold' must be >= 0 (0: from "
+                              f"target_intervention_rate), got {self.uncertainty_threshold}")
+        if not 0.0 < self.target_intervention_rate < 1.0:
+            raise ConfigError("'target_intervention_rate' must be in (0, 1), got "
+                              f"{self.target_intervention_rate}")
+        if self.noise_scale < 0 or not 0.0 <= self.noise_initial <= 1.0:
+            raise ConfigError(f"'noise_scale' must be >= 0 and 'noise_initial' in [0, 1], got "
+                              f"{self.noise_scale} and {self.noise_initial}")
+        if self.gating == "budget" and self.label_budget <= 0:
+            raise ConfigError(f"'label_budget' must be > 0 with gating 'budget', got "
+                              f"{self.label_budget}")
 
 
 def beta_for_round(config: GatingConfig, round_index: int) -> float:
@@ -69,15 +107,23 @@ class Decision:
     reason: str  # e.g. beta_draw, no_policy
     value: float | None = None  # the quantity the rule looked at (the draw, a distance...)
     threshold: float | None = None  # what it was compared with (beta, a tolerance...)
+    label: bool = True  # whether the expert's action for this state counts as a label
+    action: np.ndarray | None = None  # what to execute instead of the chosen action (DART)
+    intervention: bool = False  # the expert took control away from a running policy
 
 
 class Gate:
-    """Base of gating rules. ``start_episode`` is called at each episode's first step."""
+    """Base of gating rules. ``start_episode`` is called at each episode's first step;
+    ``configure`` gives the action's limits (for rules that measure distances)."""
 
     def __init__(self, config: GatingConfig, round_index: int = 0):
         self.config = config
         self.set_round(round_index)
         self.rng = np.random.default_rng(config.seed)
+        self.half_range: np.ndarray | None = None
+
+    def configure(self, low: np.ndarray, high: np.ndarray) -> None:
+        self.half_range = np.maximum((np.asarray(high) - np.asarray(low)) / 2.0, 1e-9)
 
     def set_round(self, round_index: int) -> None:
         self.round = round_index
@@ -87,7 +133,7 @@ class Gate:
         self.rng = np.random.default_rng([self.config.seed, self.round, episode_seed])
 
     def decide(self, expert_action: np.ndarray, policy_action: np.ndarray | None,
-               uncertainty: float | None) -> Decision:
+               uncertainty: float | None, takeover: bool = False) -> Decision:
         raise NotImplementedError
 
 
@@ -98,7 +144,7 @@ class BetaGate(Gate):
         super().start_episode(episode_seed)
         self.episode_draw = float(self.rng.random())
 
-    def decide(self, expert_action, policy_action, uncertainty):
+    def decide(self, expert_action, policy_action, uncertainty, takeover=False):
         if policy_action is None:
             return Decision(EXPERT, "no_policy")
         draw = self.episode_draw if self.config.mixing == "episode" else float(self.rng.random())
@@ -106,8 +152,166 @@ class BetaGate(Gate):
         return Decision(source, "beta_draw", draw, self.beta)
 
 
-GATES: dict[str, type[Gate]] = {"beta": BetaGate}
+class HysteresisGate(Gate):
+    """Robot-gated take-over with hysteresis: the expert takes control when ``value``
+    exceeds the threshold, and hands back only once it is below handback_ratio x threshold,
+    so control does not flap at the boundary. ``labels_everything``: the expert's action is
+    a label at every state (SafeDAgger), or only where it acts (query-based gates)."""
+
+    reason = "value"
+    labels_everything = True
+
+    def start_episode(self, episode_seed: int) -> None:
+        super().start_episode(episode_seed)
+        self.expert_in_control = False
+
+    def measure(self, expert_action, policy_action, uncertainty) -> float:
+        raise NotImplementedError
+
+    def threshold(self) -> float | None:
+        raise NotImplementedError
+
+    def observe(self, value: float) -> None:
+        """Called with every measured value (adaptive thresholds learn from them)."""
+
+    def decide(self, expert_action, policy_action, uncertainty, takeover=False):
+        if policy_action is None:
+            return Decision(EXPERT, "no_policy")
+        value = self.measure(expert_action, policy_action, uncertainty)
+        t = self.threshold()
+        self.observe(value)
+        if t is None:  # not enough seen yet to know what "uncertain" means
+            self.expert_in_control = False
+            return Decision(EXPERT, "warming_up", value, None)
+        started = False
+        if self.expert_in_control and value < self.config.handback_ratio * t:
+            self.expert_in_control = False
+            return Decision(POLICY, "handback", value, self.config.handback_ratio * t,
+                            label=self.labels_everything)
+        if not self.expert_in_control and value > t:
+            self.expert_in_control = started = True
+        if self.expert_in_control:
+            return Decision(EXPERT, self.reason, value, t, intervention=started)
+        return Decision(POLICY, self.reason, value, t, label=self.labels_everything)
 
 
-def make_gate(config: GatingConfig, round_index: int = 0) -> Gate:
-    return GATES[config.gating](config, round_index)
+class SafeGate(HysteresisGate):
+    """SafeDAgger (Zhang & Cho 2017): the expert acts when the policy's action strays from
+    the expert's by more than safe_threshold (per element, in units of its half-range)."""
+
+    reason = "discrepancy"
+
+    def measure(self, expert_action, policy_action, uncertainty):
+        return float(np.max(np.abs(np.asarray(policy_action) - expert_action)
+                            / self.half_range))
+
+    def threshold(self):
+        return self.config.safe_threshold
+
+
+class UncertaintyGate(HysteresisGate):
+    """Ensemble-gated (EnsembleDAgger, ThriftyDAgger): the expert acts and labels where the
+    members disagree. The threshold is fixed, or the (1 - target rate) quantile of the
+    spreads seen recently (ThriftyDAgger's way of setting it from a desired rate)."""
+
+    reason = "uncertainty"
+    labels_everything = False
+    WINDOW, MIN_SEEN = 2000, 50
+
+    def __init__(self, config, round_index=0):
+        super().__init__(config, round_index)
+        self.recent: list[float] = []
+
+    def measure(self, expert_action, policy_action, uncertainty):
+        return float(uncertainty if uncertainty is not None else np.inf)
+
+    def observe(self, value):
+        self.recent.append(value)
+        del self.recent[:-self.WINDOW]
+
+    def threshold(self):
+        if self.config.uncertainty_threshold > 0:
+            return self.config.uncertainty_threshold
+        if len(self.recent) < self.MIN_SEEN:
+            return None
+        return float(np.quantile(self.recent, 1.0 - self.config.target_intervention_rate))
+
+
+class HumanGate(Gate):
+    """HG-DAgger (Kelly et al. 2019): the operator takes over by holding a button; their
+    commands run and are the labels. Otherwise the policy drives, unlabelled."""
+
+    def start_episode(self, episode_seed):
+        super().start_episode(episode_seed)
+        self.operator_in_control = False
+
+    def decide(self, expert_action, policy_action, uncertainty, takeover=False):
+        if policy_action is None:
+            return Decision(EXPERT, "no_policy")  # no policy yet: the operator demonstrates
+        started = takeover and not self.operator_in_control
+        self.operator_in_control = takeover
+        if takeover:
+            return Decision(EXPERT, "operator_takeover", 1.0, None, intervention=started)
+        return Decision(POLICY, "autonomous", 0.0, None, label=False)
+
+
+class NoiseGate(Gate):
+    """DART (Laskey et al. 2017): the expert drives with Gaussian noise injected into what
+    is executed; the label is the clean expert action. The noise std per element follows the
+    policy's measured error (RMS of policy - expert over recent steps) x noise_scale."""
+
+    WINDOW = 1000
+
+    def __init__(self, config, round_index=0):
+        super().__init__(config, round_index)
+        self.errors: list[np.ndarray] = []
+
+    def sigma(self) -> np.ndarray:
+        if not self.errors:
+            return self.config.noise_initial * self.half_range
+        return self.config.noise_scale * np.sqrt(np.mean(np.square(self.errors), axis=0))
+
+    def decide(self, expert_action, policy_action, uncertainty, takeover=False):
+        sigma = self.sigma()
+        if policy_action is not None:
+            self.errors.append(np.asarray(policy_action) - expert_action)
+            del self.errors[:-self.WINDOW]
+        noisy = np.asarray(expert_action) + self.rng.normal(size=len(sigma)) * sigma
+        return Decision(EXPERT, "dart_noise", float(np.linalg.norm(sigma / self.half_range)),
+                        None, action=noisy)
+
+
+class BudgetGate(UncertaintyGate):
+    """Labels only for the most uncertain states, within a total budget: the expert is
+    asked (acts and labels) where the spread is above the threshold while the budget lasts;
+    elsewhere the policy drives, unlabelled."""
+
+    def __init__(self, config, round_index=0):
+        super().__init__(config, round_index)
+        self.used = 0
+
+    def decide(self, expert_action, policy_action, uncertainty, takeover=False):
+        left = self.used < self.config.label_budget
+        if policy_action is None:
+            self.used += left
+            return Decision(EXPERT, "no_policy" if left else "budget_exhausted", label=left)
+        value = self.measure(expert_action, policy_action, uncertainty)
+        t = self.threshold()
+        self.observe(value)
+        if left and (t is None or value > t):
+            self.used += 1
+            return Decision(EXPERT, "budget_query", value, t)
+        return Decision(POLICY, "autonomous" if left else "budget_exhausted", value, t,
+                        label=False)
+
+
+GATES: dict[str, type[Gate]] = {"beta": BetaGate, "safe": SafeGate,
+                                "uncertainty": UncertaintyGate, "human_gated": HumanGate,
+                                "noise": NoiseGate, "budget": BudgetGate}
+
+
+def make_gate(config: GatingConfig, round_index: int = 0, low=None, high=None) -> Gate:
+    gate = GATES[config.gating](config, round_index)
+    if low is not None:
+        gate.configure(low, high)
+    return gate

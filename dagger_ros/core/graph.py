@@ -11,6 +11,7 @@ from typing import Any
 from dagger_ros.core.bridge import BridgeConfig
 from dagger_ros.core.config import WILDCARD, ConfigError, from_mapping, load_yaml, node_sections
 from dagger_ros.core.experts import ExpertConfig
+from dagger_ros.core.operator import SimOperatorConfig
 from dagger_ros.core.policy_runtime import PolicyConfig
 from dagger_ros.core.recording import RecorderConfig
 from dagger_ros.core.rounds import TrainerConfig
@@ -19,8 +20,10 @@ from dagger_ros.core.supervisor import SupervisorConfig
 #: node name -> its parameter dataclass
 NODE_CONFIGS: dict[str, type] = {"mujoco_bridge": BridgeConfig, "expert": ExpertConfig,
                                  "policy": PolicyConfig, "supervisor": SupervisorConfig,
-                                 "recorder": RecorderConfig, "trainer": TrainerConfig}
-NODES = ("mujoco_bridge", "expert", "policy", "supervisor", "recorder", "trainer")
+                                 "recorder": RecorderConfig, "trainer": TrainerConfig,
+                                 "sim_operator": SimOperatorConfig}
+NODES = ("mujoco_bridge", "sim_operator", "expert", "policy", "supervisor", "recorder",
+         "trainer")
 ROS_OWN = ("use_sim_time",)
 
 

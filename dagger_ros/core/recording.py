@@ -27,7 +27,10 @@ PROVENANCE_FILE = "meta/dagger_episodes.jsonl"
 CODES_FILE = "meta/dagger_ros.json"
 SOURCE_CODES = {"expert": 0, "policy": 1, "hold": 2}
 REASON_CODES = {"no_policy": 0, "beta_draw": 1, "policy_timeout": 2, "invalid_policy_action": 3,
-                "estop": 4, "expert_timeout": 5, "stale_input": 6, "no_label": 7}
+                "estop": 4, "expert_timeout": 5, "stale_input": 6, "no_label": 7,
+                "discrepancy": 8, "handback": 9, "uncertainty": 10, "warming_up": 11,
+                "operator_takeover": 12, "autonomous": 13, "dart_noise": 14,
+                "budget_query": 15, "budget_exhausted": 16}
 
 
 class DatasetError(ValueError):
@@ -80,6 +83,9 @@ def features_for(observation_names, action_names) -> dict:
         "reason": scalar("int64"),           # why: REASON_CODES
         "policy_available": scalar("int64"),  # 1 if the policy proposed an action
         "labelled": scalar("int64"),         # 1 if 'action' holds the expert's label
+        "gate_value": scalar("float32"),     # what the gate measured (NaN: nothing)
+        "gate_threshold": scalar("float32"),  # what it compared it with (NaN: nothing)
+        "intervention": scalar("int64"),     # 1 where the expert took control away
         "uncertainty": scalar("float32"),    # ensemble spread (0 if no policy)
         "round": scalar("int64"),            # DAgger round that collected the frame
     }
@@ -208,10 +214,23 @@ def frame_row(frame: Frame, action_size: int, task_text: str) -> dict:
         "reason": np.array([REASON_CODES.get(d["reason"], -1)], np.int64),
         "policy_available": np.array([int(policy is not None)], np.int64),
         "labelled": np.array([int(label is not None)], np.int64),
+        "gate_value": np.array([_number(d.get("value"))], np.float32),
+        "gate_threshold": np.array([_number(d.get("threshold"))], np.float32),
+        "intervention": np.array([int(bool(d.get("intervention")))], np.int64),
         "uncertainty": np.array([d.get("uncertainty") or 0.0], np.float32),
         "round": np.array([int(d["round"])], np.int64),
         "task": task_text,
     }
+
+
+def _number(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def control_switches(frames: list[Frame]) -> int:
+    """Hand-offs between expert and policy within an episode (context switches)."""
+    sources = [f.decision["source"] for f in frames if f.decision["source"] != "hold"]
+    return sum(a != b for a, b in zip(sources, sources[1:], strict=False))
 
 
 def episode_provenance(frames: list[Frame], end: dict, dataset_episode: int) -> dict:
@@ -233,6 +252,11 @@ def episode_provenance(frames: list[Frame], end: dict, dataset_episode: int) -> 
         "policy_frames": sources.count("policy"),
         "hold_frames": sources.count("hold"),
         "unlabelled_frames": sum(f.decision.get("expert_action") is None for f in frames),
+        "interventions": sum(bool(f.decision.get("intervention")) for f in frames),
+        "intervention_frames": sum(f.decision["source"] == "expert"
+                                   and f.decision.get("policy_action") is not None
+                                   for f in frames),
+        "handoffs": control_switches(frames),
         "first_stamp_ns": frames[0].stamp_ns,
         "last_stamp_ns": frames[-1].stamp_ns,
     }

@@ -85,6 +85,7 @@ class Pending:
     spread: float | None = None
     since: float = 0.0
     expert_seen: bool = False  # the expert answered (its label may be None: no label)
+    takeover: bool = False  # the operator holds the take-over button (human_gated)
     stale: str = ""  # the input that arrived too late, if any
 
 
@@ -154,7 +155,7 @@ class Supervisor:
         self.last_command = np.zeros(size)
         self.last_stamp: int | None = None
         self.label_source = config.label_source or label_source
-        self.gate = make_gate(config, 0)
+        self.gate = make_gate(config, 0, self.low, self.high)
         self.round = 0
         self.checkpoint_id: str | None = None
         self.policy_active = False
@@ -183,12 +184,14 @@ class Supervisor:
             self.last_sent_time = now  # from now on, silence towards the robot is held
         return None if p is None else self._try(stamp, now)
 
-    def add_expert(self, stamp: int, label: str, action, now: float, delay: float = 0.0):
-        """The expert's label (None: it answered but has no label for this state)."""
+    def add_expert(self, stamp: int, label: str, action, now: float, delay: float = 0.0,
+                   takeover: bool = False):
+        """The expert's label (None: it answered but has no label for this state);
+        ``takeover``: the operator asks for control (human_gated)."""
         p = self._pending(stamp, label, now, "expert", delay)
         if p is None:
             return None
-        p.expert_seen = True
+        p.expert_seen, p.takeover = True, takeover
         p.expert = None if action is None else np.asarray(action, float)
         return self._try(stamp, now)
 
@@ -295,7 +298,7 @@ class Supervisor:
             decision = self.gate.decide(p.expert, None, None)
             decision.reason = "policy_timeout"
         else:
-            decision = self.gate.decide(p.expert, policy, p.spread)
+            decision = self.gate.decide(p.expert, policy, p.spread, p.takeover)
         if decision is not None and decision.source == EXPERT and p.expert is None:
             decision = None
         send = True
@@ -306,8 +309,11 @@ class Supervisor:
         elif decision is None:
             reason = "no_label" if p.expert_seen else "expert_timeout"
             decision, chosen = Decision(HOLD, reason), np.zeros(size)
+        elif decision.action is not None:  # e.g. DART: the expert's action with noise
+            chosen = decision.action
         else:
             chosen = p.expert if decision.source == EXPERT else policy
+        labelled = p.expert is not None and decision.label
         if decision.source == HOLD:  # a stop is immediate: never ramped by the rate limit
             command = np.clip(chosen, self.low, self.high)
             self.last_command, self.last_stamp = command, stamp
@@ -322,7 +328,8 @@ class Supervisor:
             "checkpoint_id": self.checkpoint_id, "gating": self.config.gating,
             "label_source": self.label_source,
             "uncertainty": p.spread if policy is not None else None,
-            "expert_action": None if p.expert is None else p.expert.tolist(),
+            "expert_action": p.expert.tolist() if labelled else None,
+            "intervention": decision.intervention,
             "policy_action": policy.tolist() if policy is not None else None,
             "executed_action": command.tolist(),
             "clamped": bool(np.any(command != chosen)),

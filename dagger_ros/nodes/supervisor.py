@@ -80,11 +80,16 @@ class SupervisorNode(Node):
                                             convert.delay_s(info)))
 
     def on_expert(self, msg: JointState, info) -> None:
-        action = self._vector(msg, "/dagger/expert/action")
-        if action is not None:
-            self.emit(self.core.add_expert(convert.stamp_to_ns(msg.header.stamp),
-                                           msg.header.frame_id, action, time.monotonic(),
-                                           convert.delay_s(info)))
+        if len(msg.position) == 0:  # the operator answered without a label (deadman, silent)
+            action = None
+        else:
+            action = self._vector(msg, "/dagger/expert/action")
+            if action is None:
+                return
+        takeover = bool(len(msg.effort) and msg.effort[0] > 0.5)
+        self.emit(self.core.add_expert(convert.stamp_to_ns(msg.header.stamp),
+                                       msg.header.frame_id, action, time.monotonic(),
+                                       convert.delay_s(info), takeover))
 
     def on_policy(self, msg: JointState, info) -> None:
         action = self._vector(msg, "/dagger/policy/action")

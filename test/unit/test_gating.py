@@ -69,3 +69,74 @@ def test_bad_gating_settings_are_named(settings, culprit):
     with pytest.raises(ConfigError) as err:
         from_mapping(GatingConfig, settings)
     assert culprit in str(err.value)
+
+
+# -- the gating family ----------------------------------------------------------------
+def gate(**settings):
+    return make_gate(from_mapping(GatingConfig, settings), 1, np.array([-1.0, -2.0]),
+                     np.array([1.0, 2.0]))
+
+
+def test_safe_gate_takes_over_on_discrepancy_and_hands_back_with_hysteresis():
+    g = gate(gating="safe", safe_threshold=0.3, handback_ratio=0.5)
+    g.start_episode(0)
+    expert = np.zeros(2)
+    steps = [g.decide(expert, np.array([d, 0.0]), 0.0) for d in (0.1, 0.4, 0.25, 0.2, 0.1)]
+    assert [s.source for s in steps] == ["policy", "expert", "expert", "expert", "policy"]
+    assert [s.reason for s in steps][-1] == "handback"
+    assert steps[1].intervention and not steps[2].intervention
+    assert (steps[1].value, steps[1].threshold) == (pytest.approx(0.4), 0.3)
+    assert all(s.label for s in steps)  # SafeDAgger's expert labels every state
+
+
+def test_uncertainty_gate_threshold_from_target_rate():
+    g = gate(gating="uncertainty", target_intervention_rate=0.1, handback_ratio=1.0)
+    g.start_episode(0)
+    rng = np.random.default_rng(0)
+    out = [g.decide(np.zeros(2), np.zeros(2), float(u)) for u in rng.random(3000)]
+    assert out[0].reason == "warming_up"
+    later = out[200:]
+    rate = np.mean([d.source == "expert" for d in later])
+    assert 0.05 < rate < 0.2
+    assert all(d.label == (d.source == "expert") for d in later)  # labels only where asked
+
+
+def test_human_gate_follows_the_takeover_button_and_labels_only_then():
+    g = gate(gating="human_gated")
+    g.start_episode(0)
+    held = [False, True, True, False]
+    out = [g.decide(np.ones(2), np.zeros(2), 0.1, takeover=h) for h in held]
+    assert [d.source for d in out] == ["policy", "expert", "expert", "policy"]
+    assert [d.label for d in out] == [False, True, True, False]
+    assert [d.intervention for d in out] == [False, True, False, False]
+    assert g.decide(np.ones(2), None, None).reason == "no_policy"  # demonstrations
+
+
+def test_dart_noise_follows_the_policy_error_and_keeps_the_label_clean():
+    g = gate(gating="noise", noise_scale=1.0, noise_initial=0.1)
+    g.start_episode(3)
+    first = g.decide(np.zeros(2), None, None)
+    assert first.source == "expert" and first.label and first.action is not None
+    for _ in range(200):
+        d = g.decide(np.zeros(2), np.array([0.5, 0.0]), 0.1)
+    assert g.sigma() == pytest.approx([0.5, 0.0])
+    assert d.value == pytest.approx(0.5)  # |sigma / half-range|
+
+
+def test_budget_gate_stops_asking_when_the_budget_is_spent():
+    g = gate(gating="budget", label_budget=5, uncertainty_threshold=0.5)
+    g.start_episode(0)
+    out = [g.decide(np.zeros(2), np.zeros(2), 0.9) for _ in range(8)]
+    assert sum(d.label for d in out) == 5
+    assert [d.reason for d in out[-3:]] == ["budget_exhausted"] * 3
+
+
+@pytest.mark.parametrize("settings, culprit", [
+    ({"safe_threshold": 0.0}, "safe_threshold"),
+    ({"handback_ratio": 1.5}, "handback_ratio"),
+    ({"target_intervention_rate": 1.0}, "target_intervention_rate"),
+    ({"gating": "budget"}, "label_budget"),
+])
+def test_thresholds_out_of_range_are_named(settings, culprit):
+    with pytest.raises(ConfigError, match=culprit):
+        from_mapping(GatingConfig, settings)

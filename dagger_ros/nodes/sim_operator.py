@@ -1,0 +1,77 @@
+"""sim_operator: a simulated person at a gamepad, for HG-DAgger without a person.
+
+Subscribes /dagger/expert_observation (what the operator sees: the simulated world, without
+the learner's sensor noise), /dagger/supervisor/status (whether a policy drives) and
+/episode/event; publishes sensor_msgs/Joy on /joy, stamped with the observation it answers,
+so the expert node (source: joy) turns it into actions exactly as it does a gamepad's.
+It reacts after reaction_delay, steers like the scripted expert with noise, takes over when
+the robot strays beyond takeover_deviation and hands back below handback_deviation.
+"""
+
+from __future__ import annotations
+
+from rclpy.node import Node
+from sensor_msgs.msg import JointState, Joy
+from std_msgs.msg import String
+
+from dagger_ros.core.experts import make_expert
+from dagger_ros.core.operator import SimOperatorConfig, SimulatedOperator
+from dagger_ros.core.tasks import make_task
+from dagger_ros.core.teleop import JoyMapping
+from dagger_ros.ros import convert, qos
+from dagger_ros.ros.params import load_config
+from dagger_ros.ros.run import run_node
+
+OBSERVATION_TOPIC = "/dagger/expert_observation"
+
+
+class SimOperatorNode(Node):
+    def __init__(self, argv):
+        super().__init__("sim_operator")
+        self.config: SimOperatorConfig = load_config(self, SimOperatorConfig, argv)
+        task = make_task(self.config.task)
+        self.observation_size = task.observation_size
+        low, high = task.action_limits()
+        self.mapping = JoyMapping(self.config, task.action_names, low, high)
+        self.operator = SimulatedOperator(self.config, make_expert(task),
+                                          task.observation_names, (high - low) / 2.0)
+        self.policy_running = False
+        self.episode = None
+        self.pub_joy = self.create_publisher(Joy, "/joy", qos.STREAM)
+        self.create_subscription(JointState, OBSERVATION_TOPIC, self.on_observation,
+                                 qos.STREAM)
+        self.create_subscription(String, "/dagger/supervisor/status", self.on_status,
+                                 qos.EVENTS)
+        self.get_logger().info(
+            f"simulated operator on '{self.config.joy_preset}' pad: delay "
+            f"{self.config.reaction_delay:g} s, takes over beyond "
+            f"{self.config.takeover_deviation:g}, hands back below "
+            f"{self.config.handback_deviation:g}")
+
+    def on_status(self, msg: String) -> None:
+        self.policy_running = convert.json_from_msg(msg).get("checkpoint_id") is not None
+
+    def on_observation(self, msg: JointState) -> None:
+        try:
+            obs = convert.vector_from_msg(msg, self.observation_size, OBSERVATION_TOPIC)
+        except convert.VectorSizeError as exc:
+            self.get_logger().error(str(exc), throttle_duration_sec=1.0)
+            return
+        episode = msg.header.frame_id.split(":")[0]
+        if episode != self.episode:
+            self.episode = episode
+            self.operator.new_episode()
+        stamp = convert.stamp_to_ns(msg.header.stamp)
+        action, takeover = self.operator.step(stamp, obs, self.policy_running)
+        joy = Joy()
+        joy.header.stamp, joy.header.frame_id = msg.header.stamp, msg.header.frame_id
+        joy.axes, joy.buttons = self.mapping.encode(action, takeover)
+        self.pub_joy.publish(joy)
+
+
+def main() -> None:
+    run_node("sim_operator", SimOperatorNode)
+
+
+if __name__ == "__main__":
+    main()
