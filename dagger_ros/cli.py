@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--train-steps", type=int, default=None,
                      help="gradient steps per retraining (the trainer's max_steps)")
     sim.set_defaults(func=cmd_sim)
+    from dagger_ros.compare import add_parser
+
+    add_parser(sub)
     return parser
 
 

@@ -21,12 +21,14 @@ from dagger_ros.core.config import ConfigError, from_mapping
 
 
 def _table_row(row: dict) -> str:
+    rate = row.get("intervention_rate")
     return (f"{row['round']:>5} {row['beta']:>6.3f} {row['episodes']:>8} {row['labels']:>7} "
             f"{100 * row['success_rate']:>11.0f}% {row['mean_return']:>8.3f} "
+            f"{'-' if rate is None else f'{100 * rate:.0f}%':>7} {row.get('handoffs', 0):>8} "
             f"{row['train']['seconds']:>7.1f}s")
 
 
-TABLE_HEAD = ("round   beta episodes  labels eval success   return   train")
+TABLE_HEAD = ("round   beta episodes  labels eval success   return  interv handoffs   train")
 
 
 def prepare_run(args) -> tuple[Path, Path, dict]:

@@ -156,10 +156,20 @@ def node_sections(data: Mapping[str, Any], source: str) -> dict[str, dict[str, A
             for name, own in sections.items()}
 
 
-def node_params(path: str | Path, node: str) -> dict[str, Any]:
-    """One node's parameters from a ROS 2 parameter file (wildcard merged in)."""
-    sections = node_sections(load_yaml(path), str(path))
-    return dict(sections.get(node, sections.get(WILDCARD, {})))
+def node_params(path: str | Path, node: str, fields=None) -> dict[str, Any]:
+    """One node's parameters from a ROS 2 parameter file (wildcard merged in).
+
+    With ``fields`` (the node's parameter names), wildcard keys the node does not have are
+    left out: a ``/**`` key is shared by the nodes that declare it (as ROS 2 itself applies
+    it); one that no node declares is caught by ``graph.load_graph``."""
+    data = load_yaml(path)
+    sections = node_sections(data, str(path))
+    merged = dict(sections.get(node, sections.get(WILDCARD, {})))
+    if fields is None:
+        return merged
+    own = node_sections({k: v for k, v in data.items() if k != WILDCARD}, str(path))
+    own = own.get(node, own.get("/" + node, {}))
+    return {k: v for k, v in merged.items() if k in own or k in fields}
 
 
 def check_length(name: str, values: list, expected: int, what: str) -> None:

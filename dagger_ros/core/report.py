@@ -84,6 +84,33 @@ def plot_learning_curve(dagger: list[dict], bc: list[dict], expert_rate: float, 
     plt.close(fig)
 
 
+def plot_comparison(curves: dict[str, list[dict]], bc: list[dict], expert_rate: float,
+                    budget: int, path: Path, title: str) -> None:
+    """Success against expert labels for several methods (and BC) in one plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    for (name, rows), marker in zip(curves.items(), "o^vD<>", strict=False):
+        ax.plot([r["labels"] for r in rows], [100 * r["success_rate"] for r in rows],
+                marker=marker, ls="-", label=name)
+    ax.plot([r["labels"] for r in bc], [100 * r["success_rate"] for r in bc], "s--",
+            color="black", label="BC (expert-only rollouts)")
+    ax.axhline(100 * expert_rate, color="gray", ls=":", label=f"expert ({expert_rate:.0%})")
+    ax.axvline(budget, color="gray", ls="--", lw=0.8, label=f"equal budget ({budget})")
+    ax.set_xlabel("expert labels")
+    ax.set_ylabel("evaluation success rate (%)")
+    ax.set_ylim(-5, 105)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def summarize(dagger: list[dict], bc: list[dict], expert_rate: float) -> dict:
     """The figures the report states: the gap to BC and when DAgger reached the expert."""
     gaps = [d["success_rate"] - b["success_rate"] for d, b in zip(dagger, bc, strict=True)]

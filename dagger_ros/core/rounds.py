@@ -25,6 +25,8 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
     run_dir: str = param("runs/default", "Where checkpoints/ and metrics.jsonl are written.")
     rounds: int = param(10, "Rounds to run at most.")
     episodes_per_round: int = param(2, "Episodes collected per round before retraining.")
+    stop_at_target: bool = param(True, "Stop early once the evaluation reaches "
+                                 "target_success (false: run every round).")
     target_success: float = param(1.0, "Stop early once the evaluation reaches this success "
                                   "rate (1.0: only at 100%).")
     eval_episodes: int = param(20, "Held-out seeded episodes of the closed-loop evaluation "
@@ -82,9 +84,28 @@ def round_row(round_index: int, saved: list[dict], checkpoint: Path, train_repor
     """The metrics of one round, from the recorder's provenance records so far."""
     this_round = [x for x in saved if x["round"] == round_index]
     return {"round": round_index, "beta": saved[-1]["beta"], "episodes": len(saved),
-            "labels": sum(x["frames"] for x in saved),
+            "labels": sum(x["frames"] - x.get("unlabelled_frames", 0) for x in saved),
             "collected_success": sum(x["outcome"] == "success" for x in this_round)
             / episodes_per_round,
             "policy_frames": sum(x["policy_frames"] for x in this_round),
+            **intervention_metrics(this_round),
             "checkpoint": str(checkpoint), "checkpoint_id": checkpoint_id(checkpoint),
             "train": train_report, **evaluation}
+
+
+def intervention_metrics(episodes: list[dict]) -> dict:
+    """What a robot's supervisor cares about, over some episodes' provenance records:
+    the share of policy-run time the expert or operator had control (intervention rate),
+    take-overs, hand-offs between expert and policy (context switches), operator time,
+    and the autonomous share of all frames."""
+    frames = sum(x["frames"] for x in episodes)
+    policy = sum(x["policy_frames"] for x in episodes)
+    took = sum(x.get("intervention_frames", 0) for x in episodes)
+    period = [(x["last_stamp_ns"] - x["first_stamp_ns"]) / 1e9 / (x["frames"] - 1)
+              for x in episodes if x["frames"] > 1]
+    dt = sum(period) / len(period) if period else 0.0
+    return {"intervention_rate": took / (took + policy) if took + policy else None,
+            "interventions": sum(x.get("interventions", 0) for x in episodes),
+            "handoffs": sum(x.get("handoffs", 0) for x in episodes),
+            "operator_time_s": round(took * dt, 3),
+            "autonomous_share": policy / frames if frames else None}

@@ -14,6 +14,7 @@ import threading
 import time
 
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
@@ -37,6 +38,7 @@ class TrainerNode(Node):
         self.config: TrainerConfig = load_config(self, TrainerConfig, argv)
         self.pub_round = self.create_publisher(String, "/dagger/round", qos.EVENTS)
         self.pub_metrics = self.create_publisher(String, "/dagger/metrics", qos.EVENTS)
+        self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.changed = threading.Condition()
         self.supervisor_round = -1
         self.saved: dict[int, dict] = {}
@@ -114,10 +116,11 @@ class TrainerNode(Node):
                                 cfg.episodes_per_round)
                 append_metrics(cfg.run_dir, row)
                 self.pub_metrics.publish(convert.json_msg(row))
+                self.pub_diagnostics.publish(diagnostics(self, row))
                 self.get_logger().info(
                     f"round {r}: beta {row['beta']:.3f}, {row['labels']} labels, evaluation "
                     f"success {evaluation['success_rate']:.0%}, checkpoint {row['checkpoint_id']}")
-                if evaluation["success_rate"] >= cfg.target_success:
+                if cfg.stop_at_target and evaluation["success_rate"] >= cfg.target_success:
                     self.get_logger().info(f"target success {cfg.target_success:.0%} reached")
                     break
             # let the last checkpoint reach the policy before the graph stops
@@ -132,6 +135,18 @@ class TrainerNode(Node):
             self.exit_code = 1
         time.sleep(0.5)  # the last messages out before the node goes
         rclpy.try_shutdown(context=self.context)
+
+
+def diagnostics(node: Node, row: dict):
+    """The round's figures as standard ROS diagnostics (rqt_robot_monitor shows them)."""
+    keys = ("round", "labels", "success_rate", "intervention_rate", "interventions",
+            "handoffs", "operator_time_s", "autonomous_share", "checkpoint_id")
+    status = DiagnosticStatus(level=DiagnosticStatus.OK, name="dagger_ros: round",
+                              hardware_id="dagger_ros", message=f"round {row['round']} done",
+                              values=[KeyValue(key=k, value=str(row.get(k))) for k in keys])
+    array = DiagnosticArray(status=[status])
+    array.header.stamp = node.get_clock().now().to_msg()
+    return array
 
 
 def main() -> None:

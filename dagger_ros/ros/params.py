@@ -32,7 +32,7 @@ def load_config(node, cls: type, argv: list[str] | None = None) -> Any:
     files = params_files(argv)
     values: dict[str, Any] = {}
     for path in files:
-        values.update(node_params(path, name))
+        values.update(node_params(path, name, {f.name for f in dataclasses.fields(cls)}))
     source = ", ".join(files) if files else None
     config = from_mapping(cls, values, source=source, section=name, ignore=ROS_OWN)
     for f in dataclasses.fields(cls):

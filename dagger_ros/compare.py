@@ -1,0 +1,134 @@
+"""`dagger-ros compare`: the gating family side by side on one task, through the real graph.
+
+Each method runs the six-node graph (seven with the simulated operator) for the same
+rounds, episodes per round and evaluation seeds; BC is fitted at the label counts the
+beta run reached. Writes runs/<name>/<method>/ (each a full run folder),
+comparison.png (success against expert labels, all methods), comparison.json and a table
+in comparison.md, including each method's success at an equal label budget (the smallest
+final label count among the methods) and the per-round intervention figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+#: method -> (shipped config, supervisor overrides)
+METHODS = {
+    "DAgger (beta)": ("sim_dagger_drive", {}),
+    "SafeDAgger": ("sim_dagger_drive", {"gating": "safe", "safe_threshold": 0.3}),
+    "uncertainty-gated": ("sim_dagger_drive", {"gating": "uncertainty",
+                                               "target_intervention_rate": 0.2}),
+    "HG-DAgger (sim operator)": ("sim_hg_dagger_drive", {}),
+}
+
+
+def folder_name(method: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in method.lower()).strip("_")
+
+
+def run_method(args, method: str, config: str, overrides: dict) -> list[dict]:
+    from dagger_ros.core.graph import NODES, load_graph
+    from dagger_ros.launcher import CRITICAL, run_graph
+    from dagger_ros.main_job import prepare_run
+
+    run_args = argparse.Namespace(task="drive", config=config, runs=args.out,
+                                  name=folder_name(method), rounds=args.rounds,
+                                  episodes_per_round=args.episodes_per_round,
+                                  eval_episodes=args.eval_episodes, train_steps=None)
+    run_dir, graph_file, _ = prepare_run(run_args)
+    data = yaml.safe_load(graph_file.read_text())
+    data["supervisor"]["ros__parameters"].update(overrides)
+    data["trainer"]["ros__parameters"]["stop_at_target"] = False  # every method, all rounds
+    graph_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    graph = load_graph(graph_file)
+    print(f"[compare] {method}: {run_dir}", flush=True)
+    start = time.monotonic()
+    code = run_graph(graph_file, [n for n in NODES if n in graph],
+                     log_file=run_dir / "logs" / "graph.log", critical=(*CRITICAL, "trainer"))
+    if code != 0:
+        raise RuntimeError(f"{method}: the graph failed; see {run_dir}/logs/graph.log")
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    print(f"[compare] {method}: {len(rows)} rounds in {time.monotonic() - start:.0f} s; "
+          f"final success {rows[-1]['success_rate']:.0%} at {rows[-1]['labels']} labels",
+          flush=True)
+    return rows
+
+
+def success_at(rows: list[dict], budget: int) -> float | None:
+    """Success of the last round whose labels fit in the budget."""
+    fit = [r for r in rows if r["labels"] <= budget]
+    return fit[-1]["success_rate"] if fit else None
+
+
+def compare(args) -> int:
+    from dagger_ros.core.config import from_mapping
+    from dagger_ros.core.experts import make_expert
+    from dagger_ros.core.graph import load_graph
+    from dagger_ros.core.report import bc_baseline, expert_success, plot_comparison
+    from dagger_ros.core.rounds import TrainerConfig, eval_task
+    from dagger_ros.core.training import TrainConfig
+
+    out = Path(args.out) / (args.name or f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
+    args.out = str(out)
+    curves = {m: run_method(args, m, cfg, ov) for m, (cfg, ov) in METHODS.items()}
+    beta_dir = out / folder_name("DAgger (beta)")
+    trainer: TrainerConfig = load_graph(beta_dir / "graph.yaml")["trainer"]
+    task = eval_task(trainer)
+    expert = make_expert(task)
+    train = from_mapping(TrainConfig, {f: getattr(trainer, f)
+                                       for f in TrainConfig.__dataclass_fields__})
+    labels = [r["labels"] for r in curves["DAgger (beta)"]]
+    print(f"[compare] BC at {labels} labels", flush=True)
+    bc = bc_baseline(task, expert, train, labels, trainer.eval_episodes, out / "bc_dataset",
+                     seed=trainer.seed)
+    expert_rate = expert_success(task, expert, trainer.eval_episodes)
+    budget = min(rows[-1]["labels"] for rows in curves.values())
+    plot_comparison(curves, bc, expert_rate, budget, out / "comparison.png",
+                    f"{task.name}: success vs expert labels, {args.rounds} rounds x "
+                    f"{args.episodes_per_round} episodes")
+    table = []
+    for method, rows in {**curves, "BC": bc}.items():
+        table.append({"method": method, "final_labels": rows[-1]["labels"],
+                      "final_success": rows[-1]["success_rate"],
+                      "success_at_budget": success_at(rows, budget),
+                      "intervention_rate": [r.get("intervention_rate") for r in rows]})
+    summary = {"budget": budget, "expert_success": expert_rate, "methods": table,
+               "rounds": {m: rows for m, rows in curves.items()}, "bc": bc}
+    (out / "comparison.json").write_text(json.dumps(summary, indent=2))
+    lines = [f"# Comparison on '{task.name}'", "",
+             f"Equal label budget: {budget} labels (the smallest final count). Expert success "
+             f"{expert_rate:.0%} on the same {trainer.eval_episodes} held-out seeds.", "",
+             "| method | success at the budget | final labels | final success | "
+             "intervention rate per round |", "|---|---|---|---|---|"]
+    for row in table:
+        rates = ", ".join("-" if r is None else f"{100 * r:.0f}%"
+                          for r in row["intervention_rate"])
+        at = row["success_at_budget"]
+        lines.append(f"| {row['method']} | {'-' if at is None else f'{100 * at:.0f}%'} | "
+                     f"{row['final_labels']} | {100 * row['final_success']:.0f}% | "
+                     f"{rates if row['method'] != 'BC' else '-'} |")
+    (out / "comparison.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[4:]))
+    print(f"\nplot: {out / 'comparison.png'}\ntable: {out / 'comparison.md'}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("compare", help="BC, DAgger, SafeDAgger, uncertainty-gated and "
+                       "HG-DAgger on the drive task, one plot")
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--episodes-per-round", type=int, default=2)
+    p.add_argument("--eval-episodes", type=int, default=20)
+    p.add_argument("--name", default="")
+    p.add_argument("--out", default="runs")
+    p.set_defaults(func=lambda a: compare(a))
+
+
+if __name__ == "__main__":
+    sys.exit("use: dagger-ros compare")
