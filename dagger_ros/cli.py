@@ -99,7 +99,29 @@ def build_parser() -> argparse.ArgumentParser:
     from dagger_ros.compare import add_parser
 
     add_parser(sub)
+    lab = sub.add_parser("label", help="label a dataset's queued (unlabelled) states with a "
+                         "scripted expert, merged into the dataset (async gating)")
+    lab.add_argument("--dataset", required=True, help="the LeRobot dataset folder")
+    lab.add_argument("--repo-id", default="local/dagger_ros")
+    lab.add_argument("--task", required=True, help="task whose scripted expert labels")
+    lab.set_defaults(func=cmd_label)
     return parser
+
+
+def cmd_label(args) -> int:
+    from dagger_ros.core.experts import make_expert
+    from dagger_ros.core.recording import DatasetError
+    from dagger_ros.core.relabel import relabel
+    from dagger_ros.core.tasks import make_task
+
+    expert = make_expert(make_task(args.task))
+    try:
+        n = relabel(args.dataset, args.repo_id, expert.act, expert.name)
+    except DatasetError as exc:
+        print(f"dagger-ros label: {exc}", file=sys.stderr)
+        return 2
+    print(f"labelled {n} frames in {args.dataset} with {expert.name}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:

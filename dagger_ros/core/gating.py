@@ -31,7 +31,8 @@ class GatingConfig:
                         "threshold), 'human_gated' (HG-DAgger: the operator takes over by "
                         "holding a button), 'noise' (DART: the expert drives with noise "
                         "scaled to the policy's error), 'budget' (labels only for the most "
-                        "uncertain states, within label_budget).")
+                        "uncertain states, within label_budget), 'async' (the policy drives; its "
+                        "states are labelled later by `dagger-ros label`).")
     beta_schedule: str = param("exponential", "How beta changes per round: 'constant' "
                                "(beta0), 'linear' (beta0 down to 0 at beta_rounds), "
                                "'exponential' (beta0 * beta_decay^round).")
@@ -305,9 +306,19 @@ class BudgetGate(UncertaintyGate):
                         label=False)
 
 
+class AsyncGate(Gate):
+    """Labels that arrive later: the policy drives and its states are queued unlabelled;
+    ``dagger-ros label`` (or the trainer's ``label_expert``) labels the queue afterwards."""
+
+    def decide(self, expert_action, policy_action, uncertainty, takeover=False):
+        if policy_action is None:
+            return Decision(EXPERT, "no_policy")  # no policy yet: demonstrations
+        return Decision(POLICY, "async_queued", label=False)
+
+
 GATES: dict[str, type[Gate]] = {"beta": BetaGate, "safe": SafeGate,
                                 "uncertainty": UncertaintyGate, "human_gated": HumanGate,
-                                "noise": NoiseGate, "budget": BudgetGate}
+                                "noise": NoiseGate, "budget": BudgetGate, "async": AsyncGate}
 
 
 def make_gate(config: GatingConfig, round_index: int = 0, low=None, high=None) -> Gate:

@@ -30,7 +30,7 @@ REASON_CODES = {"no_policy": 0, "beta_draw": 1, "policy_timeout": 2, "invalid_po
                 "estop": 4, "expert_timeout": 5, "stale_input": 6, "no_label": 7,
                 "discrepancy": 8, "handback": 9, "uncertainty": 10, "warming_up": 11,
                 "operator_takeover": 12, "autonomous": 13, "dart_noise": 14,
-                "budget_query": 15, "budget_exhausted": 16}
+                "budget_query": 15, "budget_exhausted": 16, "async_queued": 17}
 
 
 class DatasetError(ValueError):
@@ -485,16 +485,30 @@ def check_features(dataset, features: dict, root: Path) -> None:
 
 
 def load_training_data(root: str | Path, repo_id: str = "local/dagger_ros"):
-    """All frames so far, read back through LeRobotDataset: (obs, expert action, episode)."""
+    """All labelled frames so far, read back through LeRobotDataset: (obs, expert action,
+    episode)."""
+    f = load_frames(root, repo_id)
+    keep = f["labelled"] == 1  # frames without an expert label teach nothing
+    return f["observation"][keep], f["action"][keep], f["episode"][keep]
+
+
+def load_frames(root: str | Path, repo_id: str = "local/dagger_ros") -> dict[str, np.ndarray]:
+    """Every frame, in dataset order, with what the trainer's weighting needs."""
     dataset = open_dataset(root, repo_id)
     table = dataset.hf_dataset.with_format("numpy")
-    obs = np.stack(table["observation.state"]).astype(np.float32)
-    act = np.stack(table["action"]).astype(np.float32)
-    episodes = np.asarray(table["episode_index"]).reshape(-1)
-    if "labelled" in table.column_names:  # frames without an expert label teach nothing
-        keep = np.asarray(table["labelled"]).reshape(-1) == 1
-        obs, act, episodes = obs[keep], act[keep], episodes[keep]
-    return obs, act, episodes
+    n = len(table)
+
+    def column(name, default):
+        if name in table.column_names:
+            return np.asarray(table[name]).reshape(n, -1)[:, 0]
+        return np.full(n, default)
+
+    return {"observation": np.stack(table["observation.state"]).astype(np.float32),
+            "action": np.stack(table["action"]).astype(np.float32),
+            "episode": np.asarray(table["episode_index"]).reshape(-1),
+            "labelled": column("labelled", 1), "source": column("source", 0),
+            "policy_available": column("policy_available", 0),
+            "intervention": column("intervention", 0)}
 
 
 def read_provenance(root: str | Path) -> list[dict]:

@@ -6,11 +6,13 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
+
 from dagger_ros.core.bridge import SensorNoiseConfig
 from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.dagger_loop import EVAL_SEED_BASE, evaluate
 from dagger_ros.core.policy_model import save_checkpoint
-from dagger_ros.core.recording import load_training_data
+from dagger_ros.core.recording import SOURCE_CODES, load_frames
 from dagger_ros.core.tasks import make_task, task_class
 from dagger_ros.core.training import TrainConfig, train_ensemble
 
@@ -32,6 +34,16 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
     eval_episodes: int = param(20, "Held-out seeded episodes of the closed-loop evaluation "
                                "(policy alone, beta = 0) after each round.")
     seed: int = param(0, "Seed of training.")
+    intervention_weight: float = param(1.0, "Loss weight of frames where the expert or "
+                                       "operator had taken control from a running policy "
+                                       "(IWR: > 1 up-weights them).")
+    pre_intervention_steps: int = param(0, "Frames up to this many steps before a take-over "
+                                        "get pre_intervention_weight (Sirius).")
+    pre_intervention_weight: float = param(1.0, "Loss weight of those frames (< 1 "
+                                           "down-weights them, 0 drops them).")
+    label_expert: str = param("", "Label the queued (unlabelled) states with this scripted "
+                              "expert before each retraining, e.g. scripted/drive_stanley "
+                              "(async gating); empty: leave them to `dagger-ros label`.")
     round_timeout: float = param(600.0, "Seconds a round's collection may take before the "
                                  "trainer gives up with an error.")
 
@@ -43,6 +55,35 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
                 raise ConfigError(f"'{key}' must be >= 1, got {getattr(self, key)}")
         if not 0.0 < self.target_success <= 1.0:
             raise ConfigError(f"'target_success' must be in (0, 1], got {self.target_success}")
+        if self.label_expert:
+            from dagger_ros.core.experts import EXPERTS
+
+            known = EXPERTS[self.task].name if self.task in EXPERTS else None
+            if self.label_expert != known:
+                raise ConfigError(f"'label_expert': '{self.label_expert}' is not a scripted "
+                                  f"expert of task '{self.task}' (it has: {known})")
+        for key in ("intervention_weight", "pre_intervention_weight",
+                    "pre_intervention_steps"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"'{key}' must be >= 0, got {getattr(self, key)}")
+
+
+def frame_weights(frames: dict, config: TrainerConfig) -> np.ndarray:
+    """Per-frame loss weights from what the gates produced (IWR, Sirius): frames where the
+    expert had control while a policy ran are up-weighted, the frames just before each
+    take-over down-weighted; everything else weighs 1."""
+    weights = np.ones(len(frames["episode"]))
+    took = (frames["source"] == SOURCE_CODES["expert"]) & (frames["policy_available"] == 1)
+    weights[took] = config.intervention_weight
+    k = config.pre_intervention_steps
+    if k:
+        for start in np.flatnonzero(frames["intervention"] == 1):
+            episode = frames["episode"][start]
+            lo = start
+            while lo > start - k and lo > 0 and frames["episode"][lo - 1] == episode:
+                lo -= 1
+            weights[lo:start] = config.pre_intervention_weight
+    return weights
 
 
 def eval_task(config: TrainerConfig):
@@ -53,9 +94,20 @@ def eval_task(config: TrainerConfig):
 def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
     """Train on everything recorded so far; write the checkpoint atomically."""
     task = eval_task(config)
-    obs, act, episodes = load_training_data(config.dataset_root, config.repo_id)
-    policy, report = train_ensemble(obs, act, episodes, task.observation_names,
-                                    task.action_names, config, seed=config.seed + round_index)
+    if config.label_expert:
+        from dagger_ros.core.experts import make_expert
+        from dagger_ros.core.relabel import relabel
+
+        expert = make_expert(make_task(config.task))
+        relabel(config.dataset_root, config.repo_id, expert.act, expert.name)
+    frames = load_frames(config.dataset_root, config.repo_id)
+    weights = frame_weights(frames, config)
+    keep = (frames["labelled"] == 1) & (weights > 0)  # unlabelled frames teach nothing
+    weighted = config.intervention_weight != 1.0 or config.pre_intervention_steps > 0
+    policy, report = train_ensemble(frames["observation"][keep], frames["action"][keep],
+                                    frames["episode"][keep], task.observation_names,
+                                    task.action_names, config, seed=config.seed + round_index,
+                                    weights=weights[keep] if weighted else None)
     path = save_checkpoint(policy, Path(config.run_dir) / "checkpoints", {
         "name": f"round_{round_index:03d}", "round": round_index,
         "dataset": str(config.dataset_root), "frames": report.frames,

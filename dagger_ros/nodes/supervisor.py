@@ -72,7 +72,8 @@ class SupervisorNode(Node):
                                 f"target rate {c.target_intervention_rate:g}"),
                 "human_gated": "the operator's take-over button",
                 "noise": f"DART, scale {c.noise_scale:g}",
-                "budget": f"{c.label_budget} labels"}[c.gating]
+                "budget": f"{c.label_budget} labels",
+                "async": "the policy drives; states queued for labelling"}[c.gating]
         self.get_logger().info(f"gating '{c.gating}' ({rule}); commands on {topic}")
 
     def _vector(self, msg: JointState, topic: str):

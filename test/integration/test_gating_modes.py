@@ -110,3 +110,9 @@ def test_bad_joy_message_is_named_and_the_robot_held(tmp_path):
     assert "Joy message on /joy has 2 axes; the 'xbox' mapping needs 4" in out
     assert all(d["source"] == "hold" and d["executed_action"] == [0.0, 0.0] for d in held)
     assert {d["reason"] for d in held} <= {"no_label", "expert_timeout"}
+
+
+def test_async_mode_queues_the_policys_states_unlabelled(tmp_path):
+    out, _ = run_mode(tmp_path, {"gating": "async"})
+    assert {d["reason"] for d in out} == {"async_queued"}
+    assert all(d["source"] == "policy" and d["expert_action"] is None for d in out)

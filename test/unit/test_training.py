@@ -43,3 +43,18 @@ def test_bad_training_settings_are_named(settings, culprit):
     with pytest.raises(ConfigError) as err:
         from_mapping(TrainConfig, settings)
     assert culprit in str(err.value)
+
+
+def test_intervention_frames_up_weighted_and_frames_before_a_takeover_down_weighted():
+    from dagger_ros.core.config import from_mapping
+    from dagger_ros.core.rounds import TrainerConfig, frame_weights
+
+    config = from_mapping(TrainerConfig, {"intervention_weight": 3.0,
+                                          "pre_intervention_steps": 2,
+                                          "pre_intervention_weight": 0.0})
+    #            episode 0: policy, policy, policy, take-over, expert | episode 1: take-over
+    frames = {"episode": np.array([0, 0, 0, 0, 0, 1]),
+              "source": np.array([1, 1, 1, 0, 0, 0]),
+              "policy_available": np.array([1, 1, 1, 1, 1, 1]),
+              "intervention": np.array([0, 0, 0, 1, 0, 1])}
+    assert frame_weights(frames, config).tolist() == [1.0, 0.0, 0.0, 3.0, 3.0, 3.0]
