@@ -8,6 +8,9 @@ statistics (meta/episodes) and meta/stats.json, each file replaced atomically, t
 commit of the journal. Each labelled episode gets a line in meta/dagger_labels.jsonl:
 which frames, by which label source, when.
 
+Run it while no recorder writes to the dataset (the trainer does, between rounds): files
+written after the last commit are refused, never touched.
+
 The expert labels what was recorded (``observation.state``). A scripted expert that is a
 privileged teacher online (it reads the noise-free state) labels the noisy recorded state
 here, as a person labelling a recording would.
@@ -24,7 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from dagger_ros.core import journal
-from dagger_ros.core.recording import PROVENANCE_FILE, SOURCE_CODES, open_dataset
+from dagger_ros.core.recording import (
+    PROVENANCE_FILE,
+    SOURCE_CODES,
+    DatasetError,
+    open_dataset,
+)
 
 LABELS_FILE = "meta/dagger_labels.jsonl"
 RELABELLED = ("action", "labelled")
@@ -37,8 +45,12 @@ def relabel(root: str | Path, repo_id: str, act: Callable[[np.ndarray], np.ndarr
     import pyarrow.parquet as pq
 
     root = Path(root)
-    journal.recover(root, PROVENANCE_FILE, log)
     dataset = open_dataset(root, repo_id)
+    commit = journal.load_commit(root)
+    if commit is not None and journal.tracked_files(root) != commit["files"]:
+        raise DatasetError(f"{root} has files written after its last commit (a recorder "
+                           "writing an episode now, or one killed mid-write): label it when "
+                           "no recorder writes; a recorder's start puts it back in order")
     changed: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # episode -> (action, labelled)
     total = 0
     for path in sorted((root / "data").glob("*/*.parquet")):
