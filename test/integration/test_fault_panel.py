@@ -95,7 +95,10 @@ def every_observation_decided(records):
     return all(sorted(s) == list(range(min(s), max(s) + 1)) for s in steps.values())
 
 
-def test_policy_killed_expert_takes_over_and_restarted_policy_resumes(tmp_path):
+def kill_and_recover(tmp_path, name, fallback_reason, recovered):
+    """Kill ``name`` while the policy drives; wait for the fallback decisions, then for
+    ``recovered(decision)`` after the launcher restarted it. Returns the decisions from
+    the kill on, and the launcher's stderr."""
     config, ckpt = graph(tmp_path)
     watch = Listener({"/dagger/decision": String})
     run = start(["dagger-ros", "run", "--config", str(config)])
@@ -103,53 +106,40 @@ def test_policy_killed_expert_takes_over_and_restarted_policy_resumes(tmp_path):
         announce_round(watch, ckpt)
         assert watch.wait_until(lambda: sum(d["source"] == "policy" for d in decisions(watch))
                                 >= 30, timeout=90)
-        node_process(run, "policy").send_signal(signal.SIGKILL)
+        node_process(run, name).send_signal(signal.SIGKILL)
         n = len(decisions(watch))
-        assert watch.wait_until(lambda: any(d["reason"] == "policy_timeout"
+        assert watch.wait_until(lambda: any(d["reason"] == fallback_reason
                                             for d in decisions(watch, n)), timeout=30)
         k = n + next(i for i, d in enumerate(decisions(watch, n))
-                     if d["reason"] == "policy_timeout")
-        assert watch.wait_until(lambda: any(d["source"] == "policy"
-                                            for d in decisions(watch, k)), timeout=60)
+                     if d["reason"] == fallback_reason)
+        assert watch.wait_until(lambda: any(recovered(d) for d in decisions(watch, k)),
+                                timeout=60)
         after = decisions(watch, n)
     finally:
-        out, err = stop(run)
+        _, err = stop(run)
         watch.close()
+    assert f"node '{name}' died with exit code -9" in err and "restarting it" in err
+    assert every_observation_decided(after)  # the robot was commanded at every step
+    return after
+
+
+def test_policy_killed_expert_takes_over_and_restarted_policy_resumes(tmp_path):
+    after = kill_and_recover(tmp_path, "policy", "policy_timeout",
+                             lambda d: d["source"] == "policy")
     handed = [d for d in after if d["reason"] == "policy_timeout"]
     assert {d["source"] for d in handed} == {"expert"}
     assert all(d["executed_action"] == d["expert_action"] for d in handed)
-    assert every_observation_decided(after)  # the robot was commanded at every step
     back = [d for d in after if d["source"] == "policy"]
     assert np.allclose(back[0]["executed_action"], POLICY_ACTION, atol=1e-5)
-    assert "node 'policy' died with exit code -9" in err and "restarting it" in err
 
 
 def test_expert_killed_robot_held_until_it_answers_again(tmp_path):
-    config, ckpt = graph(tmp_path)
-    watch = Listener({"/dagger/decision": String})
-    run = start(["dagger-ros", "run", "--config", str(config)])
-    try:
-        announce_round(watch, ckpt)
-        assert watch.wait_until(lambda: sum(d["source"] == "policy" for d in decisions(watch))
-                                >= 30, timeout=90)
-        node_process(run, "expert").send_signal(signal.SIGKILL)
-        n = len(decisions(watch))
-        assert watch.wait_until(lambda: any(d["reason"] == "expert_timeout"
-                                            for d in decisions(watch, n)), timeout=30)
-        k = n + next(i for i, d in enumerate(decisions(watch, n))
-                     if d["reason"] == "expert_timeout")
-        assert watch.wait_until(lambda: any(d["expert_action"] is not None
-                                            for d in decisions(watch, k)), timeout=60)
-        after = decisions(watch, n)
-    finally:
-        out, err = stop(run)
-        watch.close()
+    after = kill_and_recover(tmp_path, "expert", "expert_timeout",
+                             lambda d: d["expert_action"] is not None)
     held = [d for d in after if d["reason"] == "expert_timeout"]
     assert {d["source"] for d in held} == {"hold"}
     assert all(d["executed_action"] == [0.0, 0.0] and d["sent"] for d in held)
     assert all(d["expert_action"] is None for d in held)  # recorded as unlabelled
-    assert every_observation_decided(after)
-    assert "node 'expert' died with exit code -9" in err
 
 
 def test_recorder_sigkilled_dataset_intact_and_restart_appends(tmp_path):
