@@ -88,7 +88,8 @@ class ExpertNode(Node):
         self.reading = None  # the newest valid reading
         self.joy_stamp = -1
         self.waiting: dict[int, str] = {}  # joy_sync: observations awaiting their Joy
-        self.pub_event = self.create_publisher(String, "/dagger/operator/event", qos.EVENTS)
+        # volatile: a late joiner must never replay an old "start" or "end"
+        self.pub_event = self.create_publisher(String, "/dagger/operator/event", qos.STREAM)
         self.create_subscription(Joy, "/joy", self.on_joy, qos.STREAM)
         self.create_subscription(JointState, "/dagger/observation", self.on_learner_observation,
                                  qos.STREAM)

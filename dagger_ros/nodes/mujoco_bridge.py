@@ -47,6 +47,9 @@ class MujocoBridge(Node):
         self.pub_event = self.create_publisher(String, "/episode/event", qos.EVENTS)
         self.pub_clock = self.create_publisher(Clock, "/clock", qos.CLOCK)
         self.create_service(Trigger, "/sim/reset", self.on_reset)
+        self.create_subscription(String, "/dagger/operator/event", self.on_operator_event,
+                                 qos.STREAM)
+        self.marked = None  # the operator's success/failure mark for the running episode
         self.lockstep = self.config.stepping == "lockstep"
         if self.lockstep:  # a command answers the observation whose stamp it carries
             self.command_topic = convert.STAMPED_COMMAND_TOPIC
@@ -92,7 +95,7 @@ class MujocoBridge(Node):
         return None
 
     # -- episodes -------------------------------------------------------------------
-    def begin_episode(self) -> None:
+    def _begin_episode(self) -> None:
         try:
             self.observation = self.sim.start_episode()
         except StopIteration:
@@ -206,10 +209,7 @@ class MujocoBridge(Node):
         if waiting is not None:
             response.success, response.message = False, waiting
             return response
-        if self.sim.running:
-            self.announce({"event": "end", "episode": self.sim.episode, "seed": self.sim.task.seed,
-                           "outcome": "aborted", "steps": self.sim.task.step_count,
-                           "episode_return": self.sim.task.episode_return})
+        self.end_running("aborted")
         try:
             self.begin_episode()
         except SystemExit:
@@ -218,6 +218,37 @@ class MujocoBridge(Node):
         response.success = True
         response.message = f"episode {self.sim.episode} seed {self.sim.task.seed}"
         return response
+
+
+    def end_running(self, outcome: str) -> None:
+        """End the episode in progress now (a reset, or the operator's end button)."""
+        if not self.sim.running:
+            return
+        self.announce({"event": "end", "episode": self.sim.episode, "seed": self.sim.task.seed,
+                       "outcome": outcome, "steps": self.sim.task.step_count,
+                       "episode_return": self.sim.task.episode_return})
+        self.sim.running = self.waiting = False
+
+    def on_operator_event(self, msg: String) -> None:
+        """The gamepad's episode buttons: start (the next episode, like /sim/reset), mark
+        success or failure, end (with the marked outcome, else 'aborted')."""
+        event = convert.json_from_msg(msg).get("event")
+        if event in ("success", "failure"):
+            self.marked = event
+            self.get_logger().info(f"operator marked episode {self.sim.episode} {event}")
+        elif event == "end" and self.sim.running:
+            outcome = self.marked or "aborted"
+            self.end_running(outcome)
+            self.get_logger().info(f"operator ended episode {self.sim.episode}: {outcome}")
+            if self.config.auto_reset:
+                self.begin_episode()
+        elif event == "start":
+            self.end_running("aborted")
+            self.begin_episode()
+
+    def begin_episode(self) -> None:
+        self.marked = None
+        self._begin_episode()
 
 
 def main() -> None:

@@ -116,3 +116,49 @@ def test_async_mode_queues_the_policys_states_unlabelled(tmp_path):
     out, _ = run_mode(tmp_path, {"gating": "async"})
     assert {d["reason"] for d in out} == {"async_queued"}
     assert all(d["source"] == "policy" and d["expert_action"] is None for d in out)
+
+
+def test_gamepad_buttons_start_mark_and_end_episodes(tmp_path):
+    config, _ = graph(tmp_path, nodes=("mujoco_bridge", "expert", "supervisor"),
+                      mujoco_bridge={"stepping": "realtime", "auto_reset": False,
+                                     "wait_for_nodes": [], "wait_for_expert": False},
+                      expert={"source": "joy"}, supervisor={"beta0": 1.0})
+    watch = Listener({"/episode/event": String, "/dagger/decision": String})
+    run = start(["dagger-ros", "run", "--config", str(config)])
+    pub = watch.node.create_publisher(Joy, "/joy", qos.STREAM)
+    stamp = [0]
+
+    def press(*buttons, repeat=5):
+        for _ in range(repeat):  # a pad sends its state at a steady rate
+            stamp[0] += 1
+            msg = Joy(axes=[0.0] * 8, buttons=[0] * 11)
+            msg.buttons[4] = 1  # LB: deadman held
+            for b in buttons:
+                msg.buttons[b] = 1
+            msg.header.stamp.sec = stamp[0]
+            pub.publish(msg)
+            time.sleep(0.04)
+
+    try:
+        deadline = time.monotonic() + 30
+        while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = lambda: any(e["event"] == "start" for e in watch.events())  # noqa: E731
+        for _ in range(20):  # as a person would, press again until something happens
+            press()
+            press(7)  # START
+            if watch.wait_until(started, timeout=1.0):
+                break
+        assert started()
+        press()
+        assert watch.wait_until(lambda: len(decisions(watch)) >= 10, timeout=30)
+        press(0)  # A: success
+        press(6)  # BACK: end
+        assert watch.wait_until(lambda: any(e["event"] == "end" for e in watch.events()),
+                                timeout=30)
+        end = next(e for e in watch.events() if e["event"] == "end")
+    finally:
+        out, err = stop(run)
+        watch.close()
+    assert end["outcome"] == "success" and end["episode"] == 0
+    assert "operator pressed 'start'" in out and "operator ended episode 0: success" in out
