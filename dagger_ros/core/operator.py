@@ -1,8 +1,10 @@
 """A simulated operator who behaves like a person at a gamepad, without ROS.
 
-It watches the robot (the simulator's noise-free state) with a reaction delay, takes over
-when the robot strays beyond a tolerance and hands back once it has recovered (hysteresis),
-and steers like the scripted expert with some noise. Its output is what a gamepad gives
+It watches the robot (the simulator's noise-free state) and reacts with a delay: it takes
+over when the robot strayed beyond a tolerance ``reaction_delay`` ago, and hands back once
+it had recovered (hysteresis). While in control it steers like the scripted expert on what
+it sees now, with some noise (a practised driver compensates their own lag while steering;
+what a delay costs is the late take-over). Its output is what a gamepad gives
 (stick positions and buttons, see core/teleop.py), so HG-DAgger runs through the same
 code path as with a person.
 """
@@ -27,8 +29,9 @@ class SimOperatorConfig(JoyConfig):
 
     task: str = param("drive", "Task the operator supervises (one with a deviation "
                       f"measure: {', '.join(DEVIATION)}).")
-    reaction_delay: float = param(0.1, "Seconds (of robot time) between what happens and "
-                                  "the operator reacting to it.")
+    reaction_delay: float = param(0.1, "Seconds (of robot time) between the robot straying "
+                                  "(or recovering) and the operator taking over (or handing "
+                                  "back).")
     operator_noise: float = param(0.03, "Std of the operator's stick noise, as a fraction "
                                   "of each element's half-range.")
     takeover_deviation: float = param(0.2, "The operator takes over when the deviation "
@@ -73,9 +76,9 @@ class SimulatedOperator:
 
     def step(self, stamp: int, true_observation, policy_running: bool):
         """(action, takeover) for the observation at ``stamp``."""
-        self.seen.append((stamp, np.asarray(true_observation, float)))
-        obs = self.perceived(stamp)
-        deviation = abs(float(obs[self.deviation_index]))
+        now = np.asarray(true_observation, float)
+        self.seen.append((stamp, now))
+        deviation = abs(float(self.perceived(stamp)[self.deviation_index]))
         if not (self.config.intervene and policy_running):
             self.intervening = False
         elif self.intervening and deviation < self.config.handback_deviation:
@@ -83,7 +86,7 @@ class SimulatedOperator:
         elif not self.intervening and deviation > self.config.takeover_deviation:
             self.intervening = True
         noise = self.rng.normal(size=len(self.half_range)) * self.config.operator_noise
-        action = self.expert.act(obs) + noise * self.half_range
+        action = self.expert.act(now) + noise * self.half_range
         return action, self.intervening
 
     def new_episode(self) -> None:
