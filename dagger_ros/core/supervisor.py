@@ -277,7 +277,7 @@ class Supervisor:
         p = self.pending.pop(stamp)
         self.decided.add(stamp)
         if len(self.decided) > 10_000:  # stamps only grow; keep the recent ones
-            self.decided = {s for s in self.decided if s >= stamp - 10**12}
+            self.decided = {s for s in self.decided if s >= stamp - 10**10}  # 10 s
         if stamp < self.last_sent_stamp and not p.stale:  # a newer command went out already
             p.stale = "superseded by a newer observation's command"
         if stamp <= self.stale_until and not p.stale:

@@ -116,6 +116,8 @@ class ExpertNode(Node):
         stamp = convert.stamp_to_ns(msg.header.stamp)
         if self.config.joy_sync and stamp > self.joy_stamp:
             self.waiting[stamp] = msg.header.frame_id  # answered when its Joy arrives
+            for old in sorted(self.waiting)[:-1000]:  # no Joy for long: the supervisor held
+                del self.waiting[old]                 # those already; keep memory bounded
             return
         self.answer(stamp, msg.header.frame_id)
 
