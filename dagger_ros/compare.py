@@ -37,6 +37,11 @@ def run_method(args, method: str, config: str, overrides: dict) -> list[dict]:
     from dagger_ros.launcher import CRITICAL, run_graph
     from dagger_ros.main_job import prepare_run
 
+    done = Path(args.out) / folder_name(method) / "metrics.jsonl"
+    if args.reuse and done.exists():  # a method this comparison already ran: keep its rows
+        rows = [json.loads(x) for x in done.read_text().splitlines()]
+        print(f"[compare] {method}: reusing {done.parent} ({len(rows)} rounds)", flush=True)
+        return rows
     run_args = argparse.Namespace(task="drive", config=config, runs=args.out,
                                   name=folder_name(method), rounds=args.rounds,
                                   episodes_per_round=args.episodes_per_round,
@@ -127,6 +132,9 @@ def add_parser(sub) -> None:
     p.add_argument("--eval-episodes", type=int, default=20)
     p.add_argument("--name", default="")
     p.add_argument("--out", default="runs")
+    p.add_argument("--reuse", action="store_true", help="keep the methods already run in "
+                   "runs/<name>/ (resume a comparison, or re-run one method after deleting "
+                   "its folder)")
     p.set_defaults(func=lambda a: compare(a))
 
 
