@@ -1,7 +1,8 @@
 """Real-robot graph: the learning side beside a robot driven by ros2_control.
 
 The robot's own bringup provides /joint_states and the forward controller; this starts the
-expert (and, as they land, the policy, supervisor and recorder) with config/robot.yaml.
+expert with config/robot.yaml (an observation builder from /joint_states, needed before the
+policy, supervisor and recorder can run on hardware, is not built yet).
 
   ros2 launch dagger_ros robot.launch.py config:=/path/my_robot.yaml
 """

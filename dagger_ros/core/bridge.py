@@ -63,8 +63,9 @@ class BridgeConfig(SensorNoiseConfig):
     controller_name: str = param("forward_velocity_controller", "ros2_control controller "
                                  "whose /<name>/commands topic the arm listens to.")
     auto_reset: bool = param(True, "Start episodes by themselves: the first once "
-                             "wait_for_subscribers listen, each next as one ends. false: every "
-                             "episode waits for /sim/reset (the trainer drives rounds so).")
+                             "wait_for_subscribers/wait_for_nodes listen, each next as one "
+                             "ends. false: every episode waits for /sim/reset (the trainer "
+                             "drives rounds so).")
     wait_for_subscribers: int = param(0, "Start the first episode only once "
                                       "/dagger/observation has this many matched subscribers "
                                       "(so no node of the graph misses the first frame).")
