@@ -17,7 +17,7 @@ LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
 
 def entry_points() -> set[str]:
     text = (ROOT / "setup.py").read_text()
-    nodes = ast.literal_eval(re.search(r"NODES = (\[.*?\])", text).group(1))
+    nodes = ast.literal_eval(re.search(r"NODES = (\[.*?\])", text, re.S).group(1))
     return set(nodes)
 
 

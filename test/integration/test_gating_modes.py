@@ -24,8 +24,12 @@ def run_mode(tmp_path, supervisor, steps=300, nodes=("mujoco_bridge", "expert", 
     config, ckpt = graph(tmp_path, nodes=nodes, supervisor=supervisor, **sections)
     watch = Listener({"/dagger/decision": String, "/dagger/observation": JointState})
     run = start(["dagger-ros", "run", "--config", str(config)])
+    proposed = lambda: any(d["policy_action"] is not None for d in decisions(watch))  # noqa: E731
     try:
-        announce_round(watch, ckpt)
+        for _ in range(30):  # the trainer's announcement is latched; re-sent like a retry
+            announce_round(watch, ckpt)
+            if watch.wait_until(proposed, timeout=3.0):
+                break
         assert watch.wait_until(lambda: sum(d["policy_action"] is not None
                                             for d in decisions(watch)) >= steps, timeout=120)
         every = decisions(watch)
