@@ -166,6 +166,7 @@ class Supervisor:
         self.live = Liveness()
         self.events: list[str] = []  # log lines for the node: inputs down and back
         self.last_sent_stamp = -1
+        self.last_sent_command: np.ndarray | None = None
         self.stale_until = -1  # stamps up to this are held after a delayed input
         self.last_sent_time: float | None = None  # None: nothing seen yet, no holds
         self.dropped = 0  # proposals for observations already decided or superseded
@@ -176,6 +177,14 @@ class Supervisor:
         self.gate.set_round(round_index)
         self.checkpoint_id = checkpoint_id
         self.policy_active = checkpoint_id is not None
+
+    def resend(self, stamp: int):
+        """The command last sent, if ``stamp`` is its observation re-sent (the lockstep
+        bridge re-sends an observation whose command it never got: a command published
+        before the bridge's reader matched is lost, and must go out again)."""
+        if stamp == self.last_sent_stamp and self.last_sent_command is not None:
+            return self.last_sent_command
+        return None
 
     def add_observation(self, stamp: int, label: str, now: float, delay: float = 0.0):
         """The observation reached the supervisor ``delay`` s after it was published."""
@@ -321,6 +330,7 @@ class Supervisor:
             command = self.limit(np.asarray(chosen, float), stamp)
         if send:
             self.last_sent_stamp, self.last_sent_time = stamp, now
+            self.last_sent_command = command
         record = {
             "stamp_ns": stamp, "frame": p.label, "source": decision.source,
             "reason": decision.reason, "value": decision.value,

@@ -67,10 +67,13 @@ def test_noise_mode_executes_the_expert_with_noise_and_records_it_clean(tmp_path
     assert np.std(executed - label, axis=0)[0] > 0.05  # scaled to the policy's error
 
 
-def test_budget_mode_spends_exactly_its_budget(tmp_path):
-    out, every = run_mode(tmp_path, {"gating": "budget", "label_budget": 25}, steps=200)
-    assert sum(d["expert_action"] is not None for d in every) == 25  # no_policy ones count
-    assert out[-1]["reason"] == "budget_exhausted" and out[-1]["source"] == "policy"
+def test_budget_mode_asks_while_its_budget_lasts_then_stops(tmp_path):
+    # (the exact count is unit-tested; a listener may join after the first decisions)
+    out, every = run_mode(tmp_path, {"gating": "budget", "label_budget": 40}, steps=300)
+    assert sum(d["expert_action"] is not None for d in every) <= 40
+    first = next(i for i, d in enumerate(every) if d["reason"] == "budget_exhausted")
+    assert all(d["expert_action"] is None for d in every[first:])  # no label after that
+    assert every[-1]["reason"] == "budget_exhausted" and every[-1]["source"] == "policy"
 
 
 def test_human_gated_with_the_simulated_operator_through_joy(tmp_path):
@@ -160,9 +163,14 @@ def test_gamepad_buttons_start_mark_and_end_episodes(tmp_path):
         press(6)  # BACK: end
         assert watch.wait_until(lambda: any(e["event"] == "end" for e in watch.events()),
                                 timeout=30)
-        end = next(e for e in watch.events() if e["event"] == "end")
+        assert watch.wait_until(lambda: any(e["event"] == "end" and e["outcome"] == "success"
+                                            for e in watch.events()), timeout=10)
+        end = [e for e in watch.events() if e["event"] == "end"][-1]
     finally:
         out, err = stop(run)
         watch.close()
-    assert end["outcome"] == "success" and end["episode"] == 0
-    assert "operator pressed 'start'" in out and "operator ended episode 0: success" in out
+    # a START pressed again (as a person does when nothing seems to happen) aborts and
+    # restarts; the episode ended by BACK is the one marked
+    assert end["outcome"] == "success"
+    assert "operator pressed 'start'" in out
+    assert f"operator ended episode {end['episode']}: success" in out

@@ -192,3 +192,11 @@ def test_asymmetric_bounds_for_position_interfaces():
     assert np.allclose(command, [-0.5, 0.0])
     with pytest.raises(ConfigError, match="command bounds are empty"):
         supervisor(command_min=[2.0, 0.0])
+
+
+def test_a_resent_observation_gets_its_command_again():
+    sup = supervisor()
+    sup.add_observation(100, "0:0", now=0.0)
+    command, _ = sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0)
+    assert np.allclose(sup.resend(100), command)  # the bridge never got it: send again
+    assert sup.resend(50) is None and sup.add_observation(100, "0:0", now=0.6) is None
