@@ -28,6 +28,10 @@ METHODS = {
 }
 
 
+class GraphFailed(RuntimeError):
+    """One method's graph ended with an error (a node died, see its log)."""
+
+
 def folder_name(method: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in method.lower()).strip("_")
 
@@ -57,7 +61,7 @@ def run_method(args, method: str, config: str, overrides: dict) -> list[dict]:
     code = run_graph(graph_file, [n for n in NODES if n in graph],
                      log_file=run_dir / "logs" / "graph.log", critical=(*CRITICAL, "trainer"))
     if code != 0:
-        raise RuntimeError(f"{method}: the graph failed; see {run_dir}/logs/graph.log")
+        raise GraphFailed(f"{method}: the graph failed; see {run_dir}/logs/graph.log")
     rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     print(f"[compare] {method}: {len(rows)} rounds in {time.monotonic() - start:.0f} s; "
           f"final success {rows[-1]['success_rate']:.0%} at {rows[-1]['labels']} labels",
@@ -81,7 +85,12 @@ def compare(args) -> int:
 
     out = Path(args.out) / (args.name or f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
     args.out = str(out)
-    curves = {m: run_method(args, m, cfg, ov) for m, (cfg, ov) in METHODS.items()}
+    try:
+        curves = {m: run_method(args, m, cfg, ov) for m, (cfg, ov) in METHODS.items()}
+    except GraphFailed as exc:
+        print(f"dagger-ros compare: {exc}; the methods already run are kept (--reuse "
+              "resumes)", file=sys.stderr)
+        return 1
     beta_dir = out / folder_name("DAgger (beta)")
     trainer: TrainerConfig = load_graph(beta_dir / "graph.yaml")["trainer"]
     task = eval_task(trainer)

@@ -52,6 +52,12 @@ def load_graph(path: str | Path) -> dict[str, Any]:
         if key not in ROS_OWN and not any(key in _fields(NODE_CONFIGS[n]) for n in configs):
             raise ConfigError(f"unknown key '{key}' (in section '{WILDCARD}', file {path}): "
                               "no node of this graph declares it")
+    bridge, supervisor = configs.get("mujoco_bridge"), configs.get("supervisor")
+    if bridge and supervisor and (bridge.stepping, supervisor.stepping) == ("realtime",
+                                                                              "lockstep"):
+        raise ConfigError(f"'supervisor.stepping' is lockstep but 'mujoco_bridge.stepping' is "
+                          f"realtime in {path}: late inputs would drive a simulation that does "
+                          f"not wait; set 'stepping' once, in the '{WILDCARD}' section")
     return configs
 
 

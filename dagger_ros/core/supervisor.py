@@ -24,6 +24,7 @@ import dataclasses
 
 import numpy as np
 
+from dagger_ros.core.bridge import STEPPING_MODES
 from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.gating import EXPERT, POLICY, Decision, GatingConfig, make_gate
 from dagger_ros.core.tasks import task_class
@@ -48,6 +49,10 @@ class SupervisorConfig(GatingConfig):
     max_input_delay: float = param(0.1, "An input delivered more than this many seconds "
                                    "after it was published (source timestamp) is stale: its "
                                    "observation is held and its command never sent. 0: off.")
+    stepping: str = param("realtime", "'realtime': a robot (or a real-time simulation), whose "
+                          "state ages while inputs are late. 'lockstep': a simulation that "
+                          "waits for every command, so a late input ages nothing and "
+                          "max_input_delay is not applied.")
     hold_after: float = param(0.1, "Seconds without a command sent (no observations, or no "
                               "answers) before explicit hold commands are published.")
     hold_rate_hz: float = param(50.0, "Rate of those hold commands.")
@@ -72,6 +77,9 @@ class SupervisorConfig(GatingConfig):
                 raise ConfigError(f"'{key}' must be positive, got {getattr(self, key)}")
         if self.max_input_delay < 0:
             raise ConfigError(f"'max_input_delay' must be >= 0, got {self.max_input_delay}")
+        if self.stepping not in STEPPING_MODES:
+            raise ConfigError(f"unknown 'stepping' '{self.stepping}'; expected one of "
+                              f"{', '.join(STEPPING_MODES)}")
         for key in ("command_limits", "max_command_rate"):
             if any(v <= 0 for v in getattr(self, key)):
                 raise ConfigError(f"'{key}' must all be positive, got {getattr(self, key)}")
@@ -166,6 +174,7 @@ class Supervisor:
         self.live = Liveness()
         self.events: list[str] = []  # log lines for the node: inputs down and back
         self.last_sent_stamp = -1
+        self.unsent = None  # (stamp, frame, hold) of the newest decision held and not sent
         self.last_sent_command: np.ndarray | None = None
         self.stale_until = -1  # stamps up to this are held after a delayed input
         self.last_sent_time: float | None = None  # None: nothing seen yet, no holds
@@ -178,11 +187,21 @@ class Supervisor:
         self.checkpoint_id = checkpoint_id
         self.policy_active = checkpoint_id is not None
 
-    def resend(self, stamp: int):
-        """The command last sent, if ``stamp`` is its observation re-sent (the lockstep
-        bridge re-sends an observation whose command it never got: a command published
-        before the bridge's reader matched is lost, and must go out again)."""
+    def resend(self, stamp: int, now: float):
+        """The command for ``stamp``'s observation re-sent, or None if it is not one.
+
+        The lockstep bridge re-sends an observation whose command it never got. Either the
+        command was published before the bridge's reader matched (it goes out again), or
+        the observation was held as stale and nothing was sent: the simulation is waiting,
+        so its explicit hold goes out now (never a stall)."""
         if stamp == self.last_sent_stamp and self.last_sent_command is not None:
+            return self.last_sent_command
+        if self.unsent is not None and stamp == self.unsent[0] and stamp > self.last_sent_stamp:
+            self.events.append(f"observation {self.unsent[1]} re-sent after its command was "
+                               "dropped: sending its hold (a waiting simulation)")
+            self.last_sent_stamp, self.last_sent_time = stamp, now
+            self.last_sent_command = self.unsent[2]
+            self.unsent = None
             return self.last_sent_command
         return None
 
@@ -219,7 +238,8 @@ class Supervisor:
             self.dropped += source != "observation"
             return None
         p = self.pending.setdefault(stamp, Pending(label, since=now))
-        if self.config.max_input_delay and delay > self.config.max_input_delay and not p.stale:
+        if (self.config.max_input_delay and self.config.stepping == "realtime"
+                and delay > self.config.max_input_delay and not p.stale):
             p.stale = f"{source} delivered {delay:.3f} s after it was published"
             # what arrives right behind a backlog is fresh enough by itself, but sending it
             # would still be a burst: hold until the stamps have moved max_input_delay on
@@ -331,6 +351,8 @@ class Supervisor:
         if send:
             self.last_sent_stamp, self.last_sent_time = stamp, now
             self.last_sent_command = command
+        else:  # kept, in case a waiting simulation re-sends this observation (resend)
+            self.unsent = (stamp, p.label, command)
         record = {
             "stamp_ns": stamp, "frame": p.label, "source": decision.source,
             "reason": decision.reason, "value": decision.value,

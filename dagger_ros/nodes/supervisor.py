@@ -84,11 +84,12 @@ class SupervisorNode(Node):
             return None
 
     def on_observation(self, msg: JointState, info) -> None:
-        again = self.core.resend(convert.stamp_to_ns(msg.header.stamp))
+        again = self.core.resend(convert.stamp_to_ns(msg.header.stamp), time.monotonic())
         if again is not None:  # re-sent: its command was lost before the bridge listened
             self.pub_stamped.publish(convert.vector_msg(self.action_names, again,
                                                         convert.stamp_to_ns(msg.header.stamp),
                                                         msg.header.frame_id))
+            self.log_events()
             return
         self.emit(self.core.add_observation(convert.stamp_to_ns(msg.header.stamp),
                                             msg.header.frame_id, time.monotonic(),

@@ -48,9 +48,11 @@ def constant_policy(folder) -> tuple[str, str]:
 def graph(tmp_path, stepping="lockstep", nodes=("mujoco_bridge", "expert", "policy",
                                                 "supervisor"), **sections):
     ckpt, _ = constant_policy(tmp_path / "ckpt")
+    # the bridge and the supervisor are told the same stepping (a section may override it)
+    stepping = sections.get("mujoco_bridge", {}).pop("stepping", stepping)
     base = {
-        "/**": {"task": "drive"},
-        "mujoco_bridge": {"stepping": stepping, "max_episode_steps": 200,
+        "/**": {"task": "drive", "stepping": stepping},
+        "mujoco_bridge": {"max_episode_steps": 200,
                           "wait_for_nodes": ["policy"] if "policy" in nodes else []},
         "expert": {},
         "policy": {"checkpoint": ckpt},
@@ -102,22 +104,34 @@ def kill_and_recover(tmp_path, name, fallback_reason, recovered):
     config, ckpt = graph(tmp_path)
     watch = Listener({"/dagger/decision": String})
     run = start(["dagger-ros", "run", "--config", str(config)])
+    failed = None
     try:
         announce_round(watch, ckpt)
-        assert watch.wait_until(lambda: sum(d["source"] == "policy" for d in decisions(watch))
-                                >= 30, timeout=90)
-        node_process(run, name).send_signal(signal.SIGKILL)
-        n = len(decisions(watch))
-        assert watch.wait_until(lambda: any(d["reason"] == fallback_reason
-                                            for d in decisions(watch, n)), timeout=30)
-        k = n + next(i for i, d in enumerate(decisions(watch, n))
-                     if d["reason"] == fallback_reason)
-        assert watch.wait_until(lambda: any(recovered(d) for d in decisions(watch, k)),
-                                timeout=60)
-        after = decisions(watch, n)
+        if not watch.wait_until(lambda: sum(d["source"] == "policy"
+                                            for d in decisions(watch)) >= 30, timeout=90):
+            failed = "the policy never drove 30 steps"
+        else:
+            node_process(run, name).send_signal(signal.SIGKILL)
+            n = len(decisions(watch))
+            if not watch.wait_until(lambda: any(d["reason"] == fallback_reason
+                                                for d in decisions(watch, n)), timeout=30):
+                failed = f"no '{fallback_reason}' decision after the kill"
+            else:
+                k = n + next(i for i, d in enumerate(decisions(watch, n))
+                             if d["reason"] == fallback_reason)
+                if not watch.wait_until(lambda: any(recovered(d) for d in decisions(watch, k)),
+                                        timeout=60):
+                    failed = f"'{name}' never recovered after its restart"
+                after = decisions(watch, n)
+        seen = decisions(watch)
     finally:
         _, err = stop(run)
         watch.close()
+    if failed:  # say what the graph did, so a failure names its cause
+        sources = {s: sum(d["source"] == s for d in seen) for s in ("policy", "expert", "hold")}
+        reasons = sorted({d["reason"] for d in seen})
+        pytest.fail(f"{failed}: {len(seen)} decisions {sources}, reasons {reasons}; "
+                    f"launcher log tail:\n{err[-4000:]}")
     assert f"node '{name}' died with exit code -9" in err and "restarting it" in err
     assert every_observation_decided(after)  # the robot was commanded at every step
     return after
@@ -248,6 +262,38 @@ def test_supervisor_paused_delayed_commands_are_dropped_not_burst(tmp_path):
     first = arrivals[0]
     burst = [t for t in arrivals if t - first < 0.1]
     assert len(burst) <= 8, f"{len(burst)} commands within 100 ms after the pause"
+
+
+def test_supervisor_paused_in_lockstep_the_simulation_steps_on(tmp_path):
+    """A lockstep bridge waits for the command of its observation; a supervisor left at
+    stepping: realtime holds that observation as stale after the pause and sends nothing.
+    The bridge's re-send of it must get the hold, or the graph waits for ever."""
+    config, _ = graph(tmp_path, stepping="lockstep", nodes=("mujoco_bridge", "expert",
+                                                           "supervisor"),
+                      mujoco_bridge={"max_episode_steps": 100000, "wait_for_nodes": []},
+                      supervisor={"beta0": 1.0, "max_input_delay": 0.1,
+                                  "stepping": "realtime",
+                                  "expert_timeout": 5.0})  # the pause is not the expert's
+    watch = Listener({"/dagger/decision": String})
+    run = start(["dagger-ros", "run", "--config", str(config)])
+    try:
+        assert watch.wait_until(lambda: len(decisions(watch)) >= 50, timeout=60)
+        supervisor = node_process(run, "supervisor")
+        supervisor.send_signal(signal.SIGSTOP)
+        time.sleep(1.0)
+        n = len(decisions(watch))
+        supervisor.send_signal(signal.SIGCONT)
+        moved_on = watch.wait_until(lambda: len(decisions(watch)) >= n + 50, timeout=30)
+        after = decisions(watch, n)
+    finally:
+        out, err = stop(run)
+        watch.close()
+    stale = [d for d in after if d["reason"] == "stale_input"]
+    assert stale, (f"the pause made no input stale, the test saw no fault: {len(after)} "
+                   f"decisions after it, reasons {sorted({d['reason'] for d in after})}")
+    assert moved_on, f"the lockstep graph stalled after the pause ({len(after)} decisions)"
+    assert "re-sent after its command was dropped: sending its hold" in out + err
+    assert every_observation_decided(after)
 
 
 def test_stale_robot_state_gets_explicit_holds(tmp_path):

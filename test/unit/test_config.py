@@ -1,6 +1,7 @@
 """Configuration errors name the key, the node section and the file."""
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +41,9 @@ def test_valid_graph_file_builds_typed_configs(tmp_path):
     ("mujoco_bridge:\n  task: reach", "has no 'ros__parameters'"),
     ("/**:\n  ros__parameters: {colour: red}\nexpert:\n  ros__parameters: {}",
      "unknown key 'colour'"),
+    ("mujoco_bridge:\n  ros__parameters: {stepping: realtime}\n"
+     "supervisor:\n  ros__parameters: {stepping: lockstep}",
+     "'supervisor.stepping' is lockstep but 'mujoco_bridge.stepping' is realtime"),
 ])
 def test_bad_graph_file_names_key_and_file(tmp_path, body, culprit):
     path = write(tmp_path, body + "\n")
@@ -84,6 +88,12 @@ def test_wildcard_section_is_shared(tmp_path):
     """)
     graph = load_graph(path)
     assert graph["mujoco_bridge"].task == graph["expert"].task == "drive"
+
+
+def test_shipped_sim_graphs_tell_the_supervisor_they_run_lockstep():
+    for name in ("sim_dagger_drive", "sim_hg_dagger_drive"):
+        graph = load_graph(Path(__file__).parents[2] / "config" / f"{name}.yaml")
+        assert graph["mujoco_bridge"].stepping == graph["supervisor"].stepping == "lockstep"
 
 
 def test_vector_of_wrong_length_is_named():

@@ -198,5 +198,38 @@ def test_a_resent_observation_gets_its_command_again():
     sup = supervisor()
     sup.add_observation(100, "0:0", now=0.0)
     command, _ = sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0)
-    assert np.allclose(sup.resend(100), command)  # the bridge never got it: send again
-    assert sup.resend(50) is None and sup.add_observation(100, "0:0", now=0.6) is None
+    assert np.allclose(sup.resend(100, now=0.5), command)  # the bridge never got it
+    assert sup.resend(50, now=0.5) is None
+    assert sup.add_observation(100, "0:0", now=0.6) is None
+
+
+def test_a_resent_observation_held_as_stale_gets_its_hold_never_a_stall():
+    """Lockstep: the bridge waits for this stamp's command; the stale rule sent none."""
+    sup = supervisor(max_input_delay=0.1)
+    sup.add_observation(100, "0:0", now=0.0)
+    command, record = sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0, delay=0.3)
+    assert command is None and record["reason"] == "stale_input"
+    hold = sup.resend(100, now=0.5)
+    assert np.allclose(hold, 0.0) and sup.events[-1].startswith("observation 0:0 re-sent")
+    assert sup.hold_due(0.55) is None  # it counts as sent
+    assert np.allclose(sup.resend(100, now=1.0), 0.0)  # and again, if that was lost too
+
+
+def test_an_old_stale_observation_is_never_sent_once_a_newer_command_went_out():
+    sup = supervisor(max_input_delay=0.1)
+    sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0, delay=0.3)
+    sup.add_observation(100, "0:0", now=0.0)
+    stamp = 100 + 200_000_000
+    sup.add_observation(stamp, "0:1", now=0.2)
+    command, _ = sup.add_expert(stamp, "0:1", [1.0, 0.0], now=0.2)
+    assert command is not None
+    assert sup.resend(100, now=0.3) is None
+
+
+def test_lockstep_late_inputs_age_nothing_and_are_acted_on():
+    sup = supervisor(max_input_delay=0.1, stepping="lockstep")
+    sup.add_observation(100, "0:0", now=0.0)
+    command, record = sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0, delay=2.0)
+    assert np.allclose(command, [1.0, 0.0]) and record["source"] == "expert"
+    with pytest.raises(ConfigError, match="unknown 'stepping' 'sometimes'"):
+        supervisor(stepping="sometimes")
