@@ -1,7 +1,8 @@
 """`dagger-ros compare`: the gating family side by side on one task, through the real graph.
 
 Each method runs the six-node graph (seven with the simulated operator) for the same
-rounds, episodes per round and evaluation seeds; BC is fitted at the label counts the
+rounds, episodes per round and evaluation seeds, and starts from the same expert
+demonstrations in round 0 (``--first-round-episodes``); BC is fitted at the label counts the
 beta run reached. Writes runs/<name>/<method>/ (each a full run folder),
 comparison.png (success against expert labels, all methods), comparison.json and a table
 in comparison.md, including each method's success at an equal label budget (the smallest
@@ -18,13 +19,18 @@ from pathlib import Path
 
 import yaml
 
-#: method -> (shipped config, supervisor overrides)
+#: method -> (shipped config, {node: parameter overrides})
 METHODS = {
     "DAgger (beta)": ("sim_dagger_drive", {}),
-    "SafeDAgger": ("sim_dagger_drive", {"gating": "safe", "safe_threshold": 0.3}),
-    "uncertainty-gated": ("sim_dagger_drive", {"gating": "uncertainty",
-                                               "target_intervention_rate": 0.2}),
+    "SafeDAgger": ("sim_dagger_drive", {"supervisor": {"gating": "safe",
+                                                       "safe_threshold": 0.3}}),
+    "uncertainty-gated": ("sim_dagger_drive", {"supervisor": {
+        "gating": "uncertainty", "target_intervention_rate": 0.2}}),
     "HG-DAgger (sim operator)": ("sim_hg_dagger_drive", {}),
+    # IWR / Sirius weighting: take-over frames x3, the 10 frames before a take-over dropped
+    "HG-DAgger + IWR weights": ("sim_hg_dagger_drive", {"trainer": {
+        "intervention_weight": 3.0, "pre_intervention_steps": 10,
+        "pre_intervention_weight": 0.0}}),
 }
 
 
@@ -52,8 +58,11 @@ def run_method(args, method: str, config: str, overrides: dict) -> list[dict]:
                                   eval_episodes=args.eval_episodes, train_steps=None)
     run_dir, graph_file, _ = prepare_run(run_args)
     data = yaml.safe_load(graph_file.read_text())
-    data["supervisor"]["ros__parameters"].update(overrides)
-    data["trainer"]["ros__parameters"]["stop_at_target"] = False  # every method, all rounds
+    for node, values in overrides.items():
+        data[node]["ros__parameters"].update(values)
+    data["trainer"]["ros__parameters"].update({
+        "stop_at_target": False,  # every method runs all rounds
+        "first_round_episodes": args.first_round_episodes})  # and starts from the same demos
     graph_file.write_text(yaml.safe_dump(data, sort_keys=False))
     graph = load_graph(graph_file)
     print(f"[compare] {method}: {run_dir}", flush=True)
@@ -73,6 +82,15 @@ def success_at(rows: list[dict], budget: int) -> float | None:
     """Success of the last round whose labels fit in the budget."""
     fit = [r for r in rows if r["labels"] <= budget]
     return fit[-1]["success_rate"] if fit else None
+
+
+def trend(rates: list) -> str:
+    """'23% -> 5% (-78%)': round 1's intervention rate against the last round's."""
+    first, last = rates[1] if len(rates) > 1 else None, rates[-1]
+    if first is None or last is None:
+        return "-"
+    change = f" ({100 * (last - first) / first:+.0f}%)" if first else ""
+    return f"{100 * first:.0f}% -> {100 * last:.0f}%{change}"
 
 
 def compare(args) -> int:
@@ -105,7 +123,8 @@ def compare(args) -> int:
     budget = min(rows[-1]["labels"] for rows in curves.values())
     plot_comparison(curves, bc, expert_rate, budget, out / "comparison.png",
                     f"{task.name}: success vs expert labels, {args.rounds} rounds x "
-                    f"{args.episodes_per_round} episodes")
+                    f"{args.episodes_per_round} episodes "
+                    f"({args.first_round_episodes} in round 0)")
     table = []
     for method, rows in {**curves, "BC": bc}.items():
         table.append({"method": method, "final_labels": rows[-1]["labels"],
@@ -127,6 +146,10 @@ def compare(args) -> int:
         lines.append(f"| {row['method']} | {'-' if at is None else f'{100 * at:.0f}%'} | "
                      f"{row['final_labels']} | {100 * row['final_success']:.0f}% | "
                      f"{rates if row['method'] != 'BC' else '-'} |")
+    lines += ["", "Intervention rate, round 1 to the last round (HG-DAgger: the operator's "
+              "share of control):", ""]
+    lines += [f"- {row['method']}: {trend(row['intervention_rate'])}" for row in table
+              if any(r is not None for r in row["intervention_rate"])]
     (out / "comparison.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines[4:]))
     print(f"\nplot: {out / 'comparison.png'}\ntable: {out / 'comparison.md'}")
@@ -137,7 +160,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("compare", help="BC, DAgger, SafeDAgger, uncertainty-gated and "
                        "HG-DAgger on the drive task, one plot")
     p.add_argument("--rounds", type=int, default=6)
-    p.add_argument("--episodes-per-round", type=int, default=2)
+    p.add_argument("--episodes-per-round", type=int, default=3)
+    p.add_argument("--first-round-episodes", type=int, default=1,
+                   help="expert demonstrations in round 0, the same for every method")
     p.add_argument("--eval-episodes", type=int, default=20)
     p.add_argument("--name", default="")
     p.add_argument("--out", default="runs")

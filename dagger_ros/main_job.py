@@ -74,9 +74,11 @@ def run(args) -> int:
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     run_dir, graph_file, graph = prepare_run(args)
     trainer = graph["trainer"]
-    total = trainer.rounds * trainer.episodes_per_round
+    total = trainer.total_episodes()
+    first = (f" ({trainer.first_round_episodes} in round 0)"
+             if trainer.first_round_episodes else "")
     print(f"dagger-ros sim: task '{trainer.task}', {trainer.rounds} rounds x "
-          f"{trainer.episodes_per_round} episodes, evaluation on {trainer.eval_episodes} "
+          f"{trainer.episodes_per_round} episodes{first}, evaluation on {trainer.eval_episodes} "
           f"held-out seeds; output in {run_dir}/ (node logs: {run_dir}/logs/graph.log)")
     watch = Listener({"/dagger/metrics": String, "/dagger/recorder/saved": String})
     rows: list[dict] = []

@@ -311,6 +311,7 @@ class DatasetWriter:
             self.dataset = self._create()
         else:
             self.dataset = self._open()
+        self.committed = journal.load_commit(self.root)  # the commit this writer holds
 
     def _create(self):
         """A new, empty dataset, built in a sibling folder and moved into place, so a kill
@@ -384,7 +385,14 @@ class DatasetWriter:
         caller may retry the same frames later."""
         index = None
         try:
-            if self.dataset is None:  # a previous failure: back to the last commit first
+            if self.dataset is not None and journal.load_commit(self.root) != self.committed:
+                # another writer committed meanwhile (`dagger-ros label`, the trainer's
+                # label_expert): LeRobot's in-memory stats predate its labels, and saving
+                # from them would write stale stats over the merged ones
+                self.log(f"dataset {self.root} was changed by another writer since this "
+                         "recorder's last episode (e.g. labels merged): reopened from disk")
+                self.dataset = None
+            if self.dataset is None:  # a previous failure, or the above: reopen first
                 self._reopen()
             index = self.episodes
             for frame in frames:
@@ -394,6 +402,7 @@ class DatasetWriter:
             record = episode_provenance(frames, end, index)
             self._append_provenance(record)
             journal.commit(self.root, self._tasks(self.dataset), index + 1)
+            self.committed = journal.load_commit(self.root)
         except (OSError, DatasetError) as exc:
             self._roll_back()
             saved = journal.load_commit(self.root) or {"episodes": "its"}
@@ -429,6 +438,7 @@ class DatasetWriter:
     def _reopen(self) -> None:
         journal.recover(self.root, PROVENANCE_FILE, self.log)
         self.dataset = self._create() if is_empty_dataset(self.root) else self._open()
+        self.committed = journal.load_commit(self.root)
 
     def close(self) -> None:
         if self.dataset is not None:

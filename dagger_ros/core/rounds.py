@@ -27,6 +27,8 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
     run_dir: str = param("runs/default", "Where checkpoints/ and metrics.jsonl are written.")
     rounds: int = param(10, "Rounds to run at most.")
     episodes_per_round: int = param(2, "Episodes collected per round before retraining.")
+    first_round_episodes: int = param(0, "Episodes of round 0, where no policy exists yet "
+                                      "and the expert demonstrates (0: episodes_per_round).")
     stop_at_target: bool = param(True, "Stop early once the evaluation reaches "
                                  "target_success (false: run every round).")
     target_success: float = param(1.0, "Stop early once the evaluation reaches this success "
@@ -53,6 +55,9 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
         for key in ("rounds", "episodes_per_round", "eval_episodes"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"'{key}' must be >= 1, got {getattr(self, key)}")
+        if self.first_round_episodes < 0:
+            raise ConfigError("'first_round_episodes' must be >= 0 (0: episodes_per_round), "
+                              f"got {self.first_round_episodes}")
         if not 0.0 < self.target_success <= 1.0:
             raise ConfigError(f"'target_success' must be in (0, 1], got {self.target_success}")
         if self.label_expert:
@@ -66,6 +71,15 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
                     "pre_intervention_steps"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"'{key}' must be >= 0, got {getattr(self, key)}")
+
+    def episodes_in(self, round_index: int) -> int:
+        """Episodes collected in round ``round_index``."""
+        if round_index == 0 and self.first_round_episodes:
+            return self.first_round_episodes
+        return self.episodes_per_round
+
+    def total_episodes(self) -> int:
+        return sum(self.episodes_in(r) for r in range(self.rounds))
 
 
 def frame_weights(frames: dict, config: TrainerConfig) -> np.ndarray:
@@ -132,13 +146,13 @@ def checkpoint_id(path: Path) -> str:
 
 
 def round_row(round_index: int, saved: list[dict], checkpoint: Path, train_report: dict,
-              evaluation: dict, episodes_per_round: int) -> dict:
+              evaluation: dict) -> dict:
     """The metrics of one round, from the recorder's provenance records so far."""
     this_round = [x for x in saved if x["round"] == round_index]
     return {"round": round_index, "beta": saved[-1]["beta"], "episodes": len(saved),
             "labels": sum(x["frames"] - x.get("unlabelled_frames", 0) for x in saved),
             "collected_success": sum(x["outcome"] == "success" for x in this_round)
-            / episodes_per_round,
+            / max(1, len(this_round)),
             "policy_frames": sum(x["policy_frames"] for x in this_round),
             **intervention_metrics(this_round),
             "checkpoint": str(checkpoint), "checkpoint_id": checkpoint_id(checkpoint),

@@ -102,7 +102,7 @@ class TrainerNode(Node):
                 self.wait_for(lambda r=r: self.supervisor_round >= r, 60.0,
                               f"the supervisor to run round {r}")
                 deadline = time.monotonic() + cfg.round_timeout
-                for _ in range(cfg.episodes_per_round):
+                for _ in range(cfg.episodes_in(r)):
                     episode = self.start_episode(deadline)
                     self.wait_for(lambda e=episode: e in self.saved,
                                   max(1.0, deadline - time.monotonic()),
@@ -112,8 +112,7 @@ class TrainerNode(Node):
                 evaluation = evaluate_policy(cfg, trained["policy"])
                 with self.changed:  # written by the executor thread
                     saved = list(self.saved.values())
-                row = round_row(r, saved, path, trained["report"], evaluation,
-                                cfg.episodes_per_round)
+                row = round_row(r, saved, path, trained["report"], evaluation)
                 append_metrics(cfg.run_dir, row)
                 self.pub_metrics.publish(convert.json_msg(row))
                 self.pub_diagnostics.publish(diagnostics(self, row))

@@ -76,3 +76,26 @@ def test_label_expert_must_be_the_tasks_scripted_expert():
 
     with pytest.raises(ConfigError, match="'label_expert': 'scripted/reach_ik' is not"):
         from_mapping(TrainerConfig, {"task": "drive", "label_expert": "scripted/reach_ik"})
+
+
+def test_a_running_recorder_keeps_labels_merged_beside_it(tmp_path):
+    """The trainer's label_expert relabels between rounds while the recorder stays open;
+    the recorder's next episode must not write its stale in-memory stats over them."""
+    root = tmp_path / "ds"
+    logged = []
+    writer = DatasetWriter(root, "local/t", 50, OBS, ACT, log=logged.append)
+    writer.write_episode(frames(0, 10, 0), {"episode": 0, "seed": 0, "outcome": "success"},
+                         "t")
+    assert relabel(root, "local/t", lambda o: np.array([o[0], 3.0]), "scripted/late") == 5
+    writer.write_episode(frames(1, 10, 100), {"episode": 1, "seed": 1, "outcome": "success"},
+                         "t")
+    writer.close()
+    dataset = open_dataset(root, "local/t")
+    journal.validate(root, dataset)
+    assert dataset.meta.total_episodes == 2
+    assert float(np.asarray(dataset.meta.stats["action"]["max"])[1]) == 3.0
+    stats = json.loads((root / "meta/stats.json").read_text())
+    assert stats["action"]["max"][1] == 3.0
+    obs, act, _ = load_training_data(root, "local/t")
+    assert len(obs) == 15 and (act[:, 1] == 3.0).sum() == 5
+    assert any("changed by another writer" in line for line in logged)

@@ -58,3 +58,16 @@ def test_intervention_frames_up_weighted_and_frames_before_a_takeover_down_weigh
               "policy_available": np.array([1, 1, 1, 1, 1, 1]),
               "intervention": np.array([0, 0, 0, 1, 0, 1])}
     assert frame_weights(frames, config).tolist() == [1.0, 0.0, 0.0, 3.0, 3.0, 3.0]
+
+
+def test_round_zero_may_collect_its_own_number_of_demonstrations():
+    from dagger_ros.core.rounds import TrainerConfig
+
+    config = from_mapping(TrainerConfig, {"rounds": 4, "episodes_per_round": 3,
+                                          "first_round_episodes": 1})
+    assert [config.episodes_in(r) for r in range(4)] == [1, 3, 3, 3]
+    assert config.total_episodes() == 10
+    same = from_mapping(TrainerConfig, {"rounds": 2, "episodes_per_round": 3})
+    assert same.episodes_in(0) == 3 and same.total_episodes() == 6
+    with pytest.raises(ConfigError, match="'first_round_episodes' must be >= 0"):
+        from_mapping(TrainerConfig, {"first_round_episodes": -1})
