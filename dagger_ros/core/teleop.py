@@ -177,3 +177,31 @@ class JoyWatchdog:
 
     def silent(self, now: float) -> bool:
         return now - self.since > self.timeout
+
+
+class JoySync:
+    """joy_sync (a lockstep simulation with a simulated operator): an observation is
+    answered only once a Joy stamped at or after it has arrived, so every label is the
+    operator's reaction to that very state, never to an older one.
+
+    ``observation`` and ``joy`` return the (stamp, frame) pairs that may be answered now,
+    oldest first. At most ``limit`` observations wait: with no Joy for that long the
+    supervisor has held them already, and memory stays bounded."""
+
+    def __init__(self, limit: int = 1000):
+        self.limit = limit
+        self.joy_stamp = -1
+        self.waiting: dict[int, str] = {}
+
+    def observation(self, stamp: int, frame: str) -> list[tuple[int, str]]:
+        if stamp <= self.joy_stamp:
+            return [(stamp, frame)]
+        self.waiting[stamp] = frame
+        for old in sorted(self.waiting)[:-self.limit]:
+            del self.waiting[old]
+        return []
+
+    def joy(self, stamp: int) -> list[tuple[int, str]]:
+        self.joy_stamp = max(self.joy_stamp, stamp)
+        ready = sorted(s for s in self.waiting if s <= self.joy_stamp)
+        return [(s, self.waiting.pop(s)) for s in ready]

@@ -24,7 +24,7 @@ from std_msgs.msg import String
 
 from dagger_ros.core.experts import ExpertConfig, StampedAnswerer, make_expert
 from dagger_ros.core.tasks import make_task
-from dagger_ros.core.teleop import JoyInputError, JoyMapping, JoyWatchdog
+from dagger_ros.core.teleop import JoyInputError, JoyMapping, JoySync, JoyWatchdog
 from dagger_ros.ros import convert, qos
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
@@ -86,8 +86,7 @@ class ExpertNode(Node):
         self.mapping = JoyMapping(self.config, self.task.action_names, low, high)
         self.watchdog = JoyWatchdog(self.config.joy_timeout)
         self.reading = None  # the newest valid reading
-        self.joy_stamp = -1
-        self.waiting: dict[int, str] = {}  # joy_sync: observations awaiting their Joy
+        self.sync = JoySync()  # joy_sync: observations awaiting their Joy
         # volatile: a late joiner must never replay an old "start" or "end"
         self.pub_event = self.create_publisher(String, "/dagger/operator/event", qos.STREAM)
         self.create_subscription(Joy, "/joy", self.on_joy, qos.STREAM)
@@ -108,18 +107,16 @@ class ExpertNode(Node):
             for event in self.reading.events:
                 self.pub_event.publish(convert.json_msg({"event": event, "stamp_ns": stamp}))
                 self.get_logger().info(f"operator pressed '{event}'")
-        self.joy_stamp = max(self.joy_stamp, stamp)
-        for obs_stamp in sorted(s for s in self.waiting if s <= self.joy_stamp):
-            self.answer(obs_stamp, self.waiting.pop(obs_stamp))
+        for obs_stamp, frame in self.sync.joy(stamp):
+            self.answer(obs_stamp, frame)
 
     def on_learner_observation(self, msg: JointState) -> None:
         stamp = convert.stamp_to_ns(msg.header.stamp)
-        if self.config.joy_sync and stamp > self.joy_stamp:
-            self.waiting[stamp] = msg.header.frame_id  # answered when its Joy arrives
-            for old in sorted(self.waiting)[:-1000]:  # no Joy for long: the supervisor held
-                del self.waiting[old]                 # those already; keep memory bounded
+        if not self.config.joy_sync:
+            self.answer(stamp, msg.header.frame_id)
             return
-        self.answer(stamp, msg.header.frame_id)
+        for obs_stamp, frame in self.sync.observation(stamp, msg.header.frame_id):
+            self.answer(obs_stamp, frame)
 
     def answer(self, stamp: int, label: str) -> None:
         reading = self.reading

@@ -73,3 +73,17 @@ def test_simulated_operator_takes_over_when_straying_and_hands_back():
     # it reacts two steps (40 ms) late, and holds on until below the hand-back tolerance
     assert flags == [False, False, False, False, True, True, True, True, False]
     assert op.step(10**9, obs, policy_running=False)[1] is False
+
+
+def test_joy_sync_answers_each_observation_once_its_joy_came():
+    from dagger_ros.core.teleop import JoySync
+
+    sync = JoySync(limit=3)
+    assert sync.observation(10, "0:0") == [] and sync.observation(20, "0:1") == []
+    assert sync.joy(15) == [(10, "0:0")]  # the Joy reacting to 0:0, not yet to 0:1
+    assert sync.joy(15) == []
+    assert sync.joy(30) == [(20, "0:1")]
+    assert sync.observation(25, "0:2") == [(25, "0:2")]  # its Joy is already here
+    for s in range(40, 100, 10):  # the pad fell silent: only the newest few wait
+        sync.observation(s, f"0:{s}")
+    assert sync.joy(1000) == [(70, "0:70"), (80, "0:80"), (90, "0:90")]
