@@ -59,6 +59,19 @@ class GatingConfig:
                                  "element's half-range, until a policy has been measured.")
     label_budget: int = param(0, "budget: the total number of expert labels (> 0).")
 
+    def describe_gating(self) -> str:
+        """The rule in a few words, for the log."""
+        c = self
+        return {"beta": f"{c.beta_schedule} beta, beta0={c.beta0:g}",
+                "safe": f"threshold {c.safe_threshold:g}, hand-back x{c.handback_ratio:g}",
+                "uncertainty": (f"threshold {c.uncertainty_threshold:g}"
+                                if c.uncertainty_threshold else
+                                f"target rate {c.target_intervention_rate:g}"),
+                "human_gated": "the operator's take-over button",
+                "noise": f"DART, scale {c.noise_scale:g}",
+                "budget": f"{c.label_budget} labels",
+                "async": "the policy drives; states queued for labelling"}[c.gating]
+
     def validate(self) -> None:
         if self.gating not in GATES:
             raise ConfigError(f"'gating' must be one of {sorted(GATES)}, got '{self.gating}'")

@@ -64,17 +64,8 @@ class SupervisorNode(Node):
         self.holding: str | None = None  # why the robot is being held, while it is
         self.last_hold = 0.0
         self.announced_round = -1
-        c = self.config
-        rule = {"beta": f"{c.beta_schedule} beta, beta0={c.beta0:g}",
-                "safe": f"threshold {c.safe_threshold:g}, hand-back x{c.handback_ratio:g}",
-                "uncertainty": (f"threshold {c.uncertainty_threshold:g}"
-                                if c.uncertainty_threshold else
-                                f"target rate {c.target_intervention_rate:g}"),
-                "human_gated": "the operator's take-over button",
-                "noise": f"DART, scale {c.noise_scale:g}",
-                "budget": f"{c.label_budget} labels",
-                "async": "the policy drives; states queued for labelling"}[c.gating]
-        self.get_logger().info(f"gating '{c.gating}' ({rule}); commands on {topic}")
+        self.get_logger().info(f"gating '{self.config.gating}' "
+                               f"({self.config.describe_gating()}); commands on {topic}")
 
     def _vector(self, msg: JointState, topic: str):
         try:

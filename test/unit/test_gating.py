@@ -140,3 +140,17 @@ def test_budget_gate_stops_asking_when_the_budget_is_spent():
 def test_thresholds_out_of_range_are_named(settings, culprit):
     with pytest.raises(ConfigError, match=culprit):
         from_mapping(GatingConfig, settings)
+
+
+@pytest.mark.parametrize("gating, words", [
+    ("beta", "beta0=0.5"), ("safe", "threshold 0.3"), ("uncertainty", "threshold 0.05"),
+    ("human_gated", "take-over"), ("noise", "DART"), ("budget", "100 labels"),
+    ("async", "queued")])
+def test_every_gate_describes_itself_for_the_log(gating, words):
+    from dagger_ros.core.config import from_mapping
+    from dagger_ros.core.supervisor import SupervisorConfig
+
+    config = from_mapping(SupervisorConfig, {
+        "task": "drive", "gating": gating, "beta0": 0.5, "safe_threshold": 0.3,
+        "uncertainty_threshold": 0.05, "label_budget": 100, "noise_scale": 0.1})
+    assert words in config.describe_gating()
