@@ -58,7 +58,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="dagger_bench_"))
     checkpoint = make_checkpoint(tmp / "checkpoints", args.task)
     graph = {
-        "/**": {"ros__parameters": {"task": args.task}},
+        "/**": {"ros__parameters": {"task": args.task, "stepping": "lockstep"}},
         "mujoco_bridge": {"ros__parameters": {"wait_for_nodes": ["policy", "recorder"]}},
         "expert": {"ros__parameters": {}},
         "policy": {"ros__parameters": {}},
@@ -75,7 +75,7 @@ def main() -> None:
     run = subprocess.Popen(["dagger-ros", "run", "--config", str(config)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                            start_new_session=True)
-    peak = {"total": 0, "per_node": {}}
+    peak = {"total": 0, "per_node": {}, "cpu": {}}
     done = threading.Event()
 
     def sample():
@@ -89,6 +89,8 @@ def main() -> None:
                         name = Path(p.cmdline()[1] if "python" in p.cmdline()[0]
                                     else p.cmdline()[0]).name
                         rss[name] = rss.get(name, 0) + p.memory_info().rss
+                        times = p.cpu_times()
+                        peak["cpu"][name] = times.user + times.system
                     except (psutil.NoSuchProcess, IndexError):
                         pass
                 if sum(rss.values()) > peak["total"]:
@@ -125,6 +127,8 @@ def main() -> None:
           f"{sum(s['policy_frames'] for s in saved)} of them")
     per = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(peak["per_node"].items()))
     print(f"peak resident memory of the graph: {peak['total'] / 2**20:.0f} MiB ({per} MiB)")
+    cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(peak["cpu"].items()) if v > 0.05)
+    print(f"CPU seconds per node over the run, start-up included: {cpu}")
     watch.close()
 
 

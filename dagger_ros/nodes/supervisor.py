@@ -131,7 +131,8 @@ class SupervisorNode(Node):
             return
         command, record = result
         if command is not None:
-            self.pub_command.publish(self.encode(command))
+            if self.pub_command.get_subscription_count():  # the robot's controller (not a
+                self.pub_command.publish(self.encode(command))  # lockstep bridge)
             self.pub_stamped.publish(convert.vector_msg(self.action_names, command,
                                                         record["stamp_ns"], record["frame"]))
         elif record.get("stale"):
