@@ -189,6 +189,34 @@ class SimBridge:
         return np.zeros(self.task.action_size)
 
 
+class EpisodeButtons:
+    """The operator's episode buttons (/dagger/operator/event), as the simulator acts on
+    them: ``start`` begins the next episode (ending a running one as aborted), ``success``
+    and ``failure`` mark the running episode, ``end`` ends it with the mark (else
+    aborted)."""
+
+    EVENTS = ("start", "end", "success", "failure")
+
+    def __init__(self):
+        self.marked: str | None = None
+
+    def press(self, event, running: bool) -> tuple[str | None, bool]:
+        """(outcome to end the running episode with, or None; whether to begin the next).
+        An unknown event raises ValueError naming it."""
+        if event not in self.EVENTS:
+            raise ValueError(f"unknown operator event {event!r}; expected one of "
+                             f"{', '.join(self.EVENTS)}")
+        if event in ("success", "failure"):
+            self.marked = event
+            return None, False
+        if event == "end":
+            return (self.marked or "aborted") if running else None, False
+        return ("aborted" if running else None), True
+
+    def new_episode(self) -> None:
+        self.marked = None
+
+
 class CommandSlot:
     """realtime: the newest command and when it arrived (monotonic seconds)."""
 

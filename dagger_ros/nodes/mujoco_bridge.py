@@ -22,7 +22,7 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
-from dagger_ros.core.bridge import BridgeConfig, CommandSlot, SimBridge
+from dagger_ros.core.bridge import BridgeConfig, CommandSlot, EpisodeButtons, SimBridge
 from dagger_ros.ros import convert, qos
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
@@ -49,7 +49,7 @@ class MujocoBridge(Node):
         self.create_service(Trigger, "/sim/reset", self.on_reset)
         self.create_subscription(String, "/dagger/operator/event", self.on_operator_event,
                                  qos.STREAM)
-        self.marked = None  # the operator's success/failure mark for the running episode
+        self.buttons = EpisodeButtons()  # the operator's start/mark/end
         self.lockstep = self.config.stepping == "lockstep"
         if self.lockstep:  # a command answers the observation whose stamp it carries
             self.command_topic = convert.STAMPED_COMMAND_TOPIC
@@ -95,7 +95,8 @@ class MujocoBridge(Node):
         return None
 
     # -- episodes -------------------------------------------------------------------
-    def _begin_episode(self) -> None:
+    def begin_episode(self) -> None:
+        self.buttons.new_episode()
         try:
             self.observation = self.sim.start_episode()
         except StopIteration:
@@ -219,7 +220,6 @@ class MujocoBridge(Node):
         response.message = f"episode {self.sim.episode} seed {self.sim.task.seed}"
         return response
 
-
     def end_running(self, outcome: str) -> None:
         """End the episode in progress now (a reset, or the operator's end button)."""
         if not self.sim.running:
@@ -230,25 +230,22 @@ class MujocoBridge(Node):
         self.sim.running = self.waiting = False
 
     def on_operator_event(self, msg: String) -> None:
-        """The gamepad's episode buttons: start (the next episode, like /sim/reset), mark
-        success or failure, end (with the marked outcome, else 'aborted')."""
-        event = convert.json_from_msg(msg).get("event")
+        """The gamepad's episode buttons (see EpisodeButtons); a malformed event is logged,
+        naming the topic, and ignored."""
+        try:
+            event = convert.json_from_msg(msg).get("event")
+            outcome, begin = self.buttons.press(event, self.sim.running)
+        except (ValueError, AttributeError) as exc:
+            self.get_logger().error(f"ignored a message on /dagger/operator/event: {exc}",
+                                    throttle_duration_sec=1.0)
+            return
         if event in ("success", "failure"):
-            self.marked = event
             self.get_logger().info(f"operator marked episode {self.sim.episode} {event}")
-        elif event == "end" and self.sim.running:
-            outcome = self.marked or "aborted"
+        if outcome is not None:
             self.end_running(outcome)
             self.get_logger().info(f"operator ended episode {self.sim.episode}: {outcome}")
-            if self.config.auto_reset:
-                self.begin_episode()
-        elif event == "start":
-            self.end_running("aborted")
+        if begin or (event == "end" and outcome is not None and self.config.auto_reset):
             self.begin_episode()
-
-    def begin_episode(self) -> None:
-        self.marked = None
-        self._begin_episode()
 
 
 def main() -> None:

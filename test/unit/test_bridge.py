@@ -73,3 +73,19 @@ def test_a_reset_mid_step_never_reuses_an_observation_stamp():
     waiting = sim.clock_ns  # an observation at this stamp awaits its command...
     sim.start_episode()  # ...when a reset cuts the episode short
     assert sim.clock_ns > waiting
+
+
+def test_operator_episode_buttons():
+    from dagger_ros.core.bridge import EpisodeButtons
+
+    buttons = EpisodeButtons()
+    assert buttons.press("start", running=False) == (None, True)
+    assert buttons.press("success", running=True) == (None, False)
+    assert buttons.press("end", running=True) == ("success", False)  # the mark is kept
+    assert buttons.press("end", running=False) == (None, False)  # nothing running: nothing
+    buttons.new_episode()
+    assert buttons.press("end", running=True) == ("aborted", False)  # no mark: aborted
+    buttons.press("failure", running=True)
+    assert buttons.press("start", running=True) == ("aborted", True)  # restart: aborted
+    with pytest.raises(ValueError, match="unknown operator event 'jump'"):
+        buttons.press("jump", running=True)
