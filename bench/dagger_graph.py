@@ -12,9 +12,7 @@ every node process, and checks that the recorder saved every step.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
 import subprocess
 import tempfile
 import threading
@@ -31,13 +29,12 @@ def make_checkpoint(folder: Path, task_name: str) -> Path:
     """A policy trained briefly on expert data, so the policy node does real inference."""
     from dagger_ros.core.config import from_mapping
     from dagger_ros.core.dagger_loop import expert_rollouts, stack
-    from dagger_ros.core.experts import make_expert
     from dagger_ros.core.policy_model import save_checkpoint
     from dagger_ros.core.tasks import make_task
     from dagger_ros.core.training import TrainConfig, train_ensemble
 
     task = make_task(task_name)
-    obs, act, ids = stack(expert_rollouts(task, make_expert(task), 1000))
+    obs, act, ids = stack(expert_rollouts(task_name, 1000))
     policy, _ = train_ensemble(obs, act, ids, task.observation_names, task.action_names,
                                from_mapping(TrainConfig, {"max_steps": 200}))
     return save_checkpoint(policy, folder, {"name": "bench"})
@@ -47,8 +44,12 @@ def main() -> None:
     import psutil
     from std_msgs.msg import String
 
-    from dagger_ros.ros import qos
+    from dagger_ros.core.records import RoundAnnouncement
+    from dagger_ros.launcher import sigterm_as_interrupt, start_child, stop_child
+    from dagger_ros.ros import topics
     from dagger_ros.ros.watch import Listener
+
+    sigterm_as_interrupt()  # `timeout` or a CI job stopping this script stops its graph
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--episodes", type=int, default=3)
@@ -69,12 +70,10 @@ def main() -> None:
     config.write_text(yaml.safe_dump(graph))
     watch = Listener({"/episode/event": String, "/dagger/recorder/saved": String,
                       "/dagger/supervisor/status": String})
-    announce = watch.node.create_publisher(String, "/dagger/round", qos.EVENTS)
-    announce.publish(String(data=json.dumps({"round": 1, "checkpoint_path": str(checkpoint),
-                                             "checkpoint_id": "bench"})))
-    run = subprocess.Popen(["dagger-ros", "run", "--config", str(config)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                           start_new_session=True)
+    announce = topics.publisher(watch.node, topics.ROUND)
+    announce.publish(topics.ROUND.message(RoundAnnouncement(1, str(checkpoint), "bench")))
+    run = start_child(["dagger-ros", "run", "--config", str(config)],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = {"total": 0, "per_node": {}, "cpu": {}}
     done = threading.Event()
 
@@ -101,30 +100,30 @@ def main() -> None:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    # the graph runs episodes back to back; stop it once the recorder saved enough of them
-    ok = watch.wait_until(
-        lambda: len(watch.messages["/dagger/recorder/saved"]) >= args.episodes, 600)
-    os.killpg(run.pid, signal.SIGINT)
-    run.communicate(timeout=60)
-    done.set()
-    sampler.join()
+    try:
+        # the graph runs episodes back to back; stop it once the recorder saved enough
+        ok = watch.wait_until(
+            lambda: len(watch.messages["/dagger/recorder/saved"]) >= args.episodes, 600)
+    finally:
+        stop_child(run, timeout=60)
+        done.set()
+        sampler.join()
     if not ok:
         raise SystemExit("the recorder did not save the episodes in time")
-    saved = [json.loads(m.data) for m in watch.messages["/dagger/recorder/saved"]]
-    saved = saved[:args.episodes]
-    ends = [e for e in watch.events() if e["event"] == "end"][:args.episodes]
-    status = [json.loads(m.data) for m in watch.messages["/dagger/supervisor/status"]]
+    saved = watch.records(topics.RECORDER_SAVED)[:args.episodes]
+    ends = [e for e in watch.events() if e.EVENT == "end"][:args.episodes]
+    status = watch.records(topics.SUPERVISOR_STATUS)
     print(f"executor: {os.environ.get('DAGGER_ROS_EXECUTOR', 'single')}; {os.cpu_count()} CPUs; "
-          f"supervisor beta {status[-1]['beta'] if status else '?'}, policy "
-          f"{status[-1]['checkpoint_id'] if status else '?'}")
-    rates = [e["steps"] / e["wall_s"] for e in ends]
+          f"supervisor beta {status[-1].beta if status else '?'}, policy "
+          f"{status[-1].checkpoint_id if status else '?'}")
+    rates = [e.steps / e.wall_s for e in ends]
     print(f"full graph lockstep (bridge, expert, policy, supervisor, recorder; {args.task}): "
-          f"{sum(e['steps'] for e in ends)} steps in {len(ends)} episodes; "
-          f"{sum(e['steps'] for e in ends) / sum(e['wall_s'] for e in ends):.0f} steps/s "
+          f"{sum(e.steps for e in ends)} steps in {len(ends)} episodes; "
+          f"{sum(e.steps for e in ends) / sum(e.wall_s for e in ends):.0f} steps/s "
           f"(per episode: {', '.join(f'{r:.0f}' for r in rates)})")
-    print(f"recorder saved {sum(s['frames'] for s in saved)} frames of "
-          f"{sum(e['steps'] for e in ends)} steps; policy acted in "
-          f"{sum(s['policy_frames'] for s in saved)} of them")
+    print(f"recorder saved {sum(s.frames for s in saved)} frames of "
+          f"{sum(e.steps for e in ends)} steps; policy acted in "
+          f"{sum(s.policy_frames for s in saved)} of them")
     per = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(peak["per_node"].items()))
     print(f"peak resident memory of the graph: {peak['total'] / 2**20:.0f} MiB ({per} MiB)")
     cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(peak["cpu"].items()) if v > 0.05)

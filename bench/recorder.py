@@ -20,6 +20,7 @@ import numpy as np
 
 def main() -> None:
     from dagger_ros.core.recording import DatasetWriter, Frame, frame_row
+    from dagger_ros.core.records import DecisionRecord, Reason, Source
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--episodes", type=int, default=200)
@@ -33,11 +34,13 @@ def main() -> None:
         per_frame, per_episode = [], []
         start = time.perf_counter()
         for e in range(args.episodes):
-            frames = [Frame(e * 10_000 + s, e, s, rng.normal(size=9), {
-                "source": "policy" if s % 2 else "expert", "reason": "beta_draw", "round": 1,
-                "beta": 0.5, "checkpoint_id": "abc", "gating": "beta", "label_source": "x",
-                "expert_action": [0.1, 0.2], "policy_action": [0.1, 0.3],
-                "executed_action": [0.1, 0.3], "uncertainty": 0.1}) for s in range(args.frames)]
+            frames = [Frame(e * 10_000 + s, e, s, rng.normal(size=9), DecisionRecord(
+                stamp_ns=e * 10_000 + s, frame=f"{e}:{s}",
+                source=Source.POLICY if s % 2 else Source.EXPERT, reason=Reason.BETA_DRAW,
+                value=0.3, threshold=0.5, beta=0.5, round=1, checkpoint_id="abc",
+                gating="beta", label_source="x", uncertainty=0.1, expert_action=[0.1, 0.2],
+                intervention=False, policy_action=[0.1, 0.3], executed_action=[0.1, 0.3],
+                clamped=False, sent=True, stale=None)) for s in range(args.frames)]
             t0 = time.perf_counter()
             # what the recorder does per episode, split into its per-frame and per-episode parts
             for f in frames:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
+from dagger_ros.launcher import sigterm_as_interrupt, start_child, stop_child
 
 os.environ.setdefault("ROS_DOMAIN_ID", str(101 - os.getpid() % 50))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
@@ -45,19 +46,23 @@ def lockstep(folder: Path, episodes: int) -> None:
     config = graph_file(folder, {"task": "drive", "episodes": episodes, "seed": 0,
                                  "wait_for_subscribers": 1},
                         {"task": "drive", "drive_robot": True})
-    run = subprocess.run(["dagger-ros", "run", "--config", str(config)], capture_output=True,
-                         text=True, timeout=600)
+    run = start_child(["dagger-ros", "run", "--config", str(config)],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = run.communicate(timeout=600)
+    finally:
+        stop_child(run)
     if run.returncode != 0:
-        sys.exit(f"graph failed: {run.stderr[-2000:]}")
-    watch.wait_until(lambda: any(e["event"] == "finished" for e in watch.events()), 10)
+        sys.exit(f"graph failed: {err[-2000:]}")
+    watch.wait_until(lambda: any(e.EVENT == "finished" for e in watch.events()), 10)
     times = np.array(watch.arrivals["/dagger/observation"])
-    ends = [e for e in watch.events() if e["event"] == "end"]
-    steps = sum(e["steps"] for e in ends)
+    ends = [e for e in watch.events() if e.EVENT == "end"]
+    steps = sum(e.steps for e in ends)
     rate = (len(times) - 1) / (times[-1] - times[0])
     print(f"lockstep (bridge + expert, drive): {steps} steps in {len(ends)} episodes; "
           f"{rate:.0f} steps/s through ROS ({1e6 / rate:.0f} us per step: observation -> "
           f"expert -> command -> physics); outcomes "
-          f"{sorted({e['outcome'] for e in ends})}")
+          f"{sorted({e.outcome.value for e in ends})}")
     watch.close()
 
 
@@ -71,14 +76,14 @@ def realtime(folder: Path, seconds: float) -> None:
                                  "control_rate_hz": 100.0, "wait_for_subscribers": 0,
                                  "max_episode_steps": 100000},
                         {"task": "reach", "drive_robot": True})
-    run = subprocess.Popen(["dagger-ros", "run", "--config", str(config)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                           start_new_session=True)
-    if not watch.wait_until(lambda: len(watch.arrivals["/joint_states"]) > 0, 30):
-        raise SystemExit("no /joint_states arrived from the realtime bridge")
-    time.sleep(seconds)
-    os.killpg(run.pid, signal.SIGINT)
-    run.wait(timeout=30)
+    run = start_child(["dagger-ros", "run", "--config", str(config)],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not watch.wait_until(lambda: len(watch.arrivals["/joint_states"]) > 0, 30):
+            raise SystemExit("no /joint_states arrived from the realtime bridge")
+        time.sleep(seconds)
+    finally:
+        stop_child(run)
     t = np.array(watch.arrivals["/joint_states"][50:])  # skip start-up
     gaps = np.diff(t) * 1e3
     dev = np.abs(gaps - 10.0)
@@ -91,6 +96,7 @@ def realtime(folder: Path, seconds: float) -> None:
 
 
 def main() -> None:
+    sigterm_as_interrupt()  # `timeout` or a CI job stopping this script stops its graphs
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=20.0)

@@ -9,41 +9,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from dagger_ros.core.config import ConfigError
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-
-
-def shipped_config(name: str) -> Path:
-    """A config file by path, or by name from the package's config/ folder."""
-    path = Path(name)
-    if path.exists() or path.suffix:
-        return path
-    for base in (PACKAGE_ROOT / "config", _share_dir() / "config"):
-        candidate = base / f"{name}.yaml"
-        if candidate.exists():
-            return candidate
-    return path
-
-
-def _share_dir() -> Path:
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        return Path(get_package_share_directory("dagger_ros"))
-    except Exception:  # not installed by colcon: the source tree's config/ is used
-        return PACKAGE_ROOT
-
 
 def cmd_run(args) -> int:
-    from dagger_ros.core.graph import load_graph
+    from dagger_ros.core.graph import launch_plan, load_graph
     from dagger_ros.launcher import run_graph
+    from dagger_ros.paths import shipped_config
 
     config = shipped_config(args.config)
     graph = load_graph(config)  # every section validated before anything starts
-    return run_graph(config, list(graph), timeout=args.timeout)
+    return run_graph(config, launch_plan(graph), timeout=args.timeout)
 
 
 def cmd_expert_eval(args) -> int:
@@ -111,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_label(args) -> int:
     from dagger_ros.core.experts import make_expert
     from dagger_ros.core.recording import DatasetError
-    from dagger_ros.core.relabel import relabel
+    from dagger_ros.core.recording.labels import relabel
     from dagger_ros.core.tasks import make_task
 
     expert = make_expert(make_task(args.task))

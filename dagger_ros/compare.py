@@ -11,13 +11,12 @@ final label count among the methods) and the per-round intervention figures.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
-import yaml
+from dagger_ros import experiment
 
 #: method -> (shipped config, {node: parameter overrides})
 METHODS = {
@@ -43,35 +42,23 @@ def folder_name(method: str) -> str:
 
 
 def run_method(args, method: str, config: str, overrides: dict) -> list[dict]:
-    from dagger_ros.core.graph import NODES, load_graph
-    from dagger_ros.launcher import CRITICAL, run_graph
-    from dagger_ros.main_job import prepare_run
-
-    done = Path(args.out) / folder_name(method) / "metrics.jsonl"
-    if args.reuse and done.exists():  # a method this comparison already ran: keep its rows
-        rows = [json.loads(x) for x in done.read_text().splitlines()]
-        print(f"[compare] {method}: reusing {done.parent} ({len(rows)} rounds)", flush=True)
+    """One method's full run (or its rows, with --reuse, if it ran already)."""
+    folder = Path(args.out) / folder_name(method)
+    if args.reuse and (folder / "metrics.jsonl").exists():  # ran already: keep its rows
+        rows = experiment.read_rows(experiment.Run(folder, folder / "graph.yaml", {}))
+        print(f"[compare] {method}: reusing {folder} ({len(rows)} rounds)", flush=True)
         return rows
-    run_args = argparse.Namespace(task="drive", config=config, runs=args.out,
-                                  name=folder_name(method), rounds=args.rounds,
-                                  episodes_per_round=args.episodes_per_round,
-                                  eval_episodes=args.eval_episodes, train_steps=None)
-    run_dir, graph_file, _ = prepare_run(run_args)
-    data = yaml.safe_load(graph_file.read_text())
-    for node, values in overrides.items():
-        data[node]["ros__parameters"].update(values)
-    data["trainer"]["ros__parameters"].update({
-        "stop_at_target": False,  # every method runs all rounds
-        "first_round_episodes": args.first_round_episodes})  # and starts from the same demos
-    graph_file.write_text(yaml.safe_dump(data, sort_keys=False))
-    graph = load_graph(graph_file)
-    print(f"[compare] {method}: {run_dir}", flush=True)
+    run = experiment.prepare_run(
+        config, args.out, folder_name(method), nodes=overrides,
+        trainer={"rounds": args.rounds, "episodes_per_round": args.episodes_per_round,
+                 "eval_episodes": args.eval_episodes,
+                 "stop_at_target": False,  # every method runs all rounds
+                 "first_round_episodes": args.first_round_episodes})  # from the same demos
+    print(f"[compare] {method}: {run.dir}", flush=True)
     start = time.monotonic()
-    code = run_graph(graph_file, [n for n in NODES if n in graph],
-                     log_file=run_dir / "logs" / "graph.log", critical=(*CRITICAL, "trainer"))
-    if code != 0:
-        raise GraphFailed(f"{method}: the graph failed; see {run_dir}/logs/graph.log")
-    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    if experiment.run_graph(run) != 0:
+        raise GraphFailed(f"{method}: the graph failed; see {run.log_file}")
+    rows = experiment.read_rows(run)
     print(f"[compare] {method}: {len(rows)} rounds in {time.monotonic() - start:.0f} s; "
           f"final success {rows[-1]['success_rate']:.0%} at {rows[-1]['labels']} labels",
           flush=True)
@@ -94,12 +81,8 @@ def trend(rates: list) -> str:
 
 
 def compare(args) -> int:
-    from dagger_ros.core.config import from_mapping
-    from dagger_ros.core.experts import make_expert
     from dagger_ros.core.graph import load_graph
-    from dagger_ros.core.report import bc_baseline, expert_success, plot_comparison
-    from dagger_ros.core.rounds import TrainerConfig, eval_task
-    from dagger_ros.core.training import TrainConfig
+    from dagger_ros.core.report import plot_comparison
 
     out = Path(args.out) / (args.name or f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
     args.out = str(out)
@@ -109,20 +92,13 @@ def compare(args) -> int:
         print(f"dagger-ros compare: {exc}; the methods already run are kept (--reuse "
               "resumes)", file=sys.stderr)
         return 1
-    beta_dir = out / folder_name("DAgger (beta)")
-    trainer: TrainerConfig = load_graph(beta_dir / "graph.yaml")["trainer"]
-    task = eval_task(trainer)
-    expert = make_expert(task)
-    train = from_mapping(TrainConfig, {f: getattr(trainer, f)
-                                       for f in TrainConfig.__dataclass_fields__})
+    trainer = load_graph(out / folder_name("DAgger (beta)") / "graph.yaml")["trainer"]
     labels = [r["labels"] for r in curves["DAgger (beta)"]]
     print(f"[compare] BC at {labels} labels", flush=True)
-    bc = bc_baseline(task, expert, train, labels, trainer.eval_episodes, out / "bc_dataset",
-                     seed=trainer.seed)
-    expert_rate = expert_success(task, expert, trainer.eval_episodes)
+    bc, expert_rate = experiment.baseline(trainer, labels, out)
     budget = min(rows[-1]["labels"] for rows in curves.values())
     plot_comparison(curves, bc, expert_rate, budget, out / "comparison.png",
-                    f"{task.name}: success vs expert labels, {args.rounds} rounds x "
+                    f"{trainer.task}: success vs expert labels, {args.rounds} rounds x "
                     f"{args.episodes_per_round} episodes "
                     f"({args.first_round_episodes} in round 0)")
     table = []
@@ -134,7 +110,7 @@ def compare(args) -> int:
     summary = {"budget": budget, "expert_success": expert_rate, "methods": table,
                "rounds": {m: rows for m, rows in curves.items()}, "bc": bc}
     (out / "comparison.json").write_text(json.dumps(summary, indent=2))
-    lines = [f"# Comparison on '{task.name}'", "",
+    lines = [f"# Comparison on '{trainer.task}'", "",
              f"Equal label budget: {budget} labels (the smallest final count). Expert success "
              f"{expert_rate:.0%} on the same {trainer.eval_episodes} held-out seeds.", "",
              "| method | success at the budget | final labels | final success | "

@@ -1,18 +1,23 @@
 """Start a graph's nodes as separate OS processes, prefix their logs, stop them cleanly.
 
-What ``ros2 launch`` does for the shipped launch files, without needing ``launch``: each
-node runs from its own entry point with ``--ros-args --params-file <yaml>``. The run ends
-when a node exits 0 (e.g. the bridge after its configured episodes), on Ctrl-C/SIGTERM, or
-on ``timeout``. A node that dies is always named; then:
+What ``ros2 launch`` does for the shipped launch files, without needing ``launch``, from
+the same plan (core/graph.py ``launch_plan``): each node runs from its own entry point
+with ``--ros-args --params-file <yaml>``. The run ends when a node exits 0 (e.g. the
+bridge after its configured episodes), on Ctrl-C/SIGTERM, or on ``timeout``. A node that
+dies is always named; then:
 
 - a critical node (the bridge, the supervisor: nothing commands the robot safely without
   it) or any node refusing its configuration (exit code 2) ends the run with an error;
-- the policy, the expert and the recorder are restarted (at most ``MAX_RESTARTS`` times a
-  minute): a restarted policy takes over again, a restarted recorder recovers the dataset
-  and appends; meanwhile the supervisor holds or lets the expert act;
+- the policy, the expert, the recorder and the simulated operator are restarted (at most
+  ``MAX_RESTARTS`` times a minute): a restarted policy takes over again, a restarted
+  recorder recovers the dataset and appends; meanwhile the supervisor holds or lets the
+  expert act;
 - any other node (the trainer) is reported and the graph goes on without it.
 
 The run's exit code is 1 if any node died, even if it was restarted.
+
+Scripts that start a graph (benchmarks, tests) use :func:`start_child`, so the graph stops
+when the script stops, however it stops.
 """
 
 from __future__ import annotations
@@ -26,11 +31,9 @@ import threading
 import time
 from pathlib import Path
 
+from dagger_ros.core.graph import MAX_RESTARTS, RESTART_DELAY_S, NodePlan
+
 STOP_GRACE_S = 10.0
-CRITICAL = ("mujoco_bridge", "supervisor")
-RESPAWN = ("policy", "expert", "recorder", "sim_operator")
-MAX_RESTARTS = 5  # per node per minute
-RESTART_DELAY_S = 1.0
 CONFIG_ERROR = 2  # run_node's exit code for a refused configuration
 
 
@@ -46,13 +49,50 @@ def executable(name: str) -> str:
     return found
 
 
-def _stop_with_launcher() -> None:
-    """In the child before exec: get SIGINT (a clean stop) if the launcher dies, even by
-    SIGKILL, so no node outlives the `dagger-ros run` that started it (Linux prctl)."""
+def _die_with_parent(sig: int) -> None:
+    """In the child before exec: get ``sig`` (a clean stop) if the parent dies, even by
+    SIGKILL, so nothing outlives what started it (Linux prctl PR_SET_PDEATHSIG)."""
     import ctypes
 
     pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGINT)
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, sig)
+
+
+def _stop_with_launcher() -> None:
+    _die_with_parent(signal.SIGINT)
+
+
+def start_child(cmd: list[str], **kwargs) -> subprocess.Popen:
+    """Start a graph (``dagger-ros run ...``) from a script: in its own session (so the
+    script can signal the whole group), told SIGTERM if the script dies, however it dies.
+    Call from the main thread (the death signal follows the starting thread)."""
+    return subprocess.Popen(cmd, start_new_session=True,
+                            preexec_fn=lambda: _die_with_parent(signal.SIGTERM), **kwargs)
+
+
+def stop_child(proc: subprocess.Popen, timeout: float = 30.0) -> int:
+    """Stop what :func:`start_child` started: SIGINT to its group, then SIGKILL."""
+    for sig, grace in ((signal.SIGINT, timeout), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            break
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.wait()
+
+
+def sigterm_as_interrupt() -> None:
+    """In a script: SIGTERM raises KeyboardInterrupt like Ctrl-C, so ``finally`` blocks
+    (which stop the graphs the script started) run when ``timeout`` or a CI job stops it."""
+    def raise_interrupt(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
 
 
 def _pump(name: str, stream, width: int, sink) -> None:
@@ -70,7 +110,7 @@ class Graph:
                  sink=None):
         self.sink = sink or sys.stdout
         self.config = Path(config).resolve()
-        self.nodes = nodes
+        self.nodes = list(nodes)
         self.extra_args = extra_args or []
         self.procs: dict[str, subprocess.Popen] = {}
         self.threads: list[threading.Thread] = []
@@ -123,14 +163,16 @@ class Graph:
         return {n: p.returncode for n, p in self.procs.items()}
 
 
-def run_graph(config: Path, nodes: list[str], timeout: float = 0.0,
-              extra_args: list[str] | None = None, log_file: Path | None = None,
-              critical: tuple[str, ...] = CRITICAL, respawn: tuple[str, ...] = RESPAWN) -> int:
+def run_graph(config: Path, plan: list[NodePlan], timeout: float = 0.0,
+              extra_args: list[str] | None = None, log_file: Path | None = None) -> int:
     """Run the graph until it ends; returns 0, or 1 if a node died (see the module doc).
 
     With ``log_file`` the nodes' output goes there instead of the terminal.
     """
     sink = open(log_file, "a") if log_file else None  # noqa: SIM115 - closed below
+    nodes = [p.name for p in plan]
+    critical = {p.name for p in plan if p.critical}
+    respawn = {p.name for p in plan if p.respawn}
     graph = Graph(config, nodes, extra_args, sink)
     stop_requested = []
 

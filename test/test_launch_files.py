@@ -1,18 +1,24 @@
-"""`launch` is not installable here, so the launch files are checked statically: each
-parses, names only real entry points, points at parameter files that exist, and every
-parameter in those files is one the node declares."""
+"""`launch` is not installable here, so the launch files run against stand-ins for
+`launch` and `launch_ros` that record what they are asked to start. For every shipped
+config, the launch file starts exactly the nodes `dagger-ros run` starts, with the same
+fault rules, and every node it starts names a real entry point."""
 
 import ast
+import importlib.util
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
 
-from dagger_ros.core.graph import NODE_CONFIGS, load_graph
-from dagger_ros.launcher import CRITICAL, RESPAWN
+from dagger_ros import cli
+from dagger_ros.core.graph import CRITICAL, MAX_RESTARTS, NODE_CONFIGS, RESPAWN, load_graph
 
 ROOT = Path(__file__).resolve().parents[1]
-LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
+LAUNCH_FILES = {p.name: p for p in sorted((ROOT / "launch").glob("*.launch.py"))}
+SIM_CONFIGS = sorted(p for p in (ROOT / "config").glob("sim_*.yaml"))
+ROBOT_CONFIGS = sorted(p for p in (ROOT / "config").glob("robot*.yaml"))
 
 
 def entry_points() -> set[str]:
@@ -21,42 +27,133 @@ def entry_points() -> set[str]:
     return set(nodes)
 
 
-def node_calls(tree):
-    for call in ast.walk(tree):
-        if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Node":
-            yield {k.arg: k.value for k in call.keywords}
+class Recorded:
+    """A launch action stand-in: keeps its arguments."""
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+
+class FakeEvent:
+    def __init__(self, returncode):
+        self.returncode = returncode
+
+
+@pytest.fixture
+def fake_launch(monkeypatch):
+    """Stand-ins for the parts of launch / launch_ros the launch files use."""
+    classes = {}
+
+    def module(name, **attrs):
+        mod = types.ModuleType(name)
+        for key, value in attrs.items():
+            setattr(mod, key, value)
+        monkeypatch.setitem(sys.modules, name, mod)
+        return mod
+
+    for name in ("LaunchDescription", "DeclareLaunchArgument", "OpaqueFunction", "Shutdown",
+                 "LogInfo", "Node"):
+        classes[name] = type(name, (Recorded,), {})
+
+    class LaunchConfiguration:
+        def __init__(self, name):
+            self.name = name
+
+        def perform(self, context):
+            return context[self.name]
+
+    module("launch", LaunchDescription=classes["LaunchDescription"])
+    module("launch.actions", DeclareLaunchArgument=classes["DeclareLaunchArgument"],
+           OpaqueFunction=classes["OpaqueFunction"], Shutdown=classes["Shutdown"],
+           LogInfo=classes["LogInfo"])
+    module("launch.substitutions", LaunchConfiguration=LaunchConfiguration)
+    module("launch_ros")
+    module("launch_ros.actions", Node=classes["Node"])
+    return classes
+
+
+def launched_nodes(launch_file: Path, config: Path, classes) -> list:
+    """Run ``launch_file`` with ``config:=config``; returns the Node stand-ins it starts."""
+    spec = importlib.util.spec_from_file_location(launch_file.stem.replace(".", "_"),
+                                                  launch_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    description = module.generate_launch_description()
+    assert isinstance(description, classes["LaunchDescription"])
+    entities = description.args[0]
+    [argument] = [e for e in entities if isinstance(e, classes["DeclareLaunchArgument"])]
+    assert argument.args == ("config",) and Path(argument.kwargs["default_value"]).is_file()
+    [opaque] = [e for e in entities if isinstance(e, classes["OpaqueFunction"])]
+    return opaque.kwargs["function"]({"config": str(config)})
+
+
+def rules_of(node, classes) -> dict:
+    """What a launched node does when it exits, as `dagger-ros run` would describe it."""
+    on_exit = node.kwargs["on_exit"]
+
+    def shuts_down(code):
+        actions = on_exit(FakeEvent(code), None) or []
+        return any(isinstance(a, classes["Shutdown"]) for a in actions)
+
+    return {"name": node.kwargs["name"], "critical": shuts_down(1) and shuts_down(-9),
+            "respawn": bool(node.kwargs.get("respawn")), "finishes_run": shuts_down(0)}
+
+
+def launcher_rules(config: Path, monkeypatch) -> list[dict]:
+    """What `dagger-ros run --config config` starts, captured where it hands the plan on."""
+    captured = {}
+
+    def run_graph(path, plan, timeout=0.0):
+        captured["plan"] = plan
+        return 0
+
+    monkeypatch.setattr("dagger_ros.launcher.run_graph", run_graph)
+    args = cli.build_parser().parse_args(["run", "--config", str(config)])
+    assert args.func(args) == 0
+    return [{"name": p.name, "critical": p.critical, "respawn": p.respawn,
+             "finishes_run": p.finishes_run} for p in captured["plan"]]
 
 
 def test_both_launch_files_exist():
-    assert {p.name for p in LAUNCH_FILES} == {"sim.launch.py", "robot.launch.py"}
+    assert set(LAUNCH_FILES) == {"sim.launch.py", "robot.launch.py"}
 
 
-@pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
-def test_launch_file_is_consistent(path):
-    tree = ast.parse(path.read_text(), filename=str(path))
-    names = {f.name for f in tree.body if isinstance(f, ast.FunctionDef)}
-    assert "generate_launch_description" in names
-    nodes = list(node_calls(tree))
-    assert nodes, f"{path.name} starts no Node"
-    yaml_names = [c.value for c in ast.walk(tree) if isinstance(c, ast.Constant)
-                  and isinstance(c.value, str) and c.value.endswith(".yaml")]
-    assert len(yaml_names) == 1, yaml_names
-    config = ROOT / "config" / yaml_names[0]
-    assert config.is_file()
-    graph = load_graph(config)  # every key of every section is a declared parameter
-    started = set()
+@pytest.mark.parametrize("config", SIM_CONFIGS + ROBOT_CONFIGS, ids=lambda p: p.name)
+def test_launch_file_starts_what_the_launcher_starts(config, fake_launch, monkeypatch):
+    launch_file = LAUNCH_FILES["robot.launch.py" if config.name.startswith("robot")
+                               else "sim.launch.py"]
+    nodes = launched_nodes(launch_file, config, fake_launch)
+    graph = load_graph(config)
+    assert {n.kwargs["name"] for n in nodes} == set(graph)  # every configured node, no other
     for node in nodes:
-        assert node["package"].value == "dagger_ros"
-        executable, name = node["executable"].value, node["name"].value
-        assert executable in entry_points(), f"{path.name}: no entry point '{executable}'"
-        assert name == executable  # node name = YAML key = executable
-        assert executable in NODE_CONFIGS, f"{path.name} starts unbuilt node '{executable}'"
-        # faults are handled as `dagger-ros run` handles them
-        respawn = node.get("respawn")
-        assert (name in RESPAWN) == bool(respawn is not None and respawn.value is True), name
-        assert (name in CRITICAL) == ("on_exit" in node), name
-        started.add(name)
-    assert set(graph) <= started, f"{config.name} configures nodes {path.name} never starts"
+        name = node.kwargs["name"]
+        assert node.kwargs["package"] == "dagger_ros"
+        assert node.kwargs["executable"] == name  # node name = YAML key = executable
+        assert name in entry_points() and name in NODE_CONFIGS
+        assert node.kwargs["parameters"] == [str(config)]
+        if name in RESPAWN:
+            assert node.kwargs["respawn_max_retries"] == MAX_RESTARTS
+    launched = [rules_of(n, fake_launch) for n in nodes]
+    assert launched == launcher_rules(config, monkeypatch)
+    for rules in launched:  # the rules themselves, as the README states them
+        assert rules["critical"] == (rules["name"] in CRITICAL)
+        assert rules["respawn"] == (rules["name"] in RESPAWN)
+        assert rules["finishes_run"]
+
+
+def test_the_hg_dagger_launch_starts_its_simulated_operator(fake_launch):
+    nodes = launched_nodes(LAUNCH_FILES["sim.launch.py"],
+                           ROOT / "config" / "sim_hg_dagger_drive.yaml", fake_launch)
+    assert "sim_operator" in [n.kwargs["name"] for n in nodes]
+
+
+def test_a_bad_config_stops_the_launch_naming_the_key(tmp_path, fake_launch):
+    from dagger_ros.core.config import ConfigError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("expert:\n  ros__parameters:\n    gain: 3\n")
+    with pytest.raises(ConfigError, match=f"unknown key 'gain' .*file {bad}"):
+        launched_nodes(LAUNCH_FILES["sim.launch.py"], bad, fake_launch)
 
 
 def test_every_shipped_config_validates():

@@ -11,10 +11,18 @@ Two stepping modes:
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import numpy as np
 
 from dagger_ros.core.config import ConfigError, check_length, param
+from dagger_ros.core.records import (
+    EpisodeEnd,
+    EpisodesFinished,
+    EpisodeStart,
+    OperatorEventKind,
+    Outcome,
+)
 from dagger_ros.core.tasks import Task, make_task, task_class
 
 STEPPING_MODES = ("lockstep", "realtime")
@@ -95,20 +103,6 @@ class BridgeConfig(SensorNoiseConfig):
             raise ConfigError(f"'command_limits' must all be positive, got {self.command_limits}")
 
 
-@dataclasses.dataclass
-class EpisodeEnd:
-    """An episode that ended: announced on /episode/event."""
-
-    episode: int
-    seed: int
-    outcome: str
-    steps: int
-    episode_return: float
-
-    def as_dict(self) -> dict:
-        return {"event": "end", **dataclasses.asdict(self)}
-
-
 class SimBridge:
     """Owns the task, the episode sequence and the simulated clock.
 
@@ -133,6 +127,9 @@ class SimBridge:
         self.running = False
         self.finished = False  # all configured episodes done
         self.last_command = np.zeros(self.task.action_size)
+        #: names this run's episode numbering (a restarted recorder tells episodes apart)
+        self.session = uuid.uuid4().hex[:12]
+        self.buttons = EpisodeButtons()
 
     @property
     def clock_ns(self) -> int:
@@ -157,7 +154,34 @@ class SimBridge:
         self.episode += 1
         self.running = True
         self.last_command = np.zeros(self.task.action_size)
+        self.buttons.new_episode()
         return self.task.reset(seed)
+
+    def start_event(self) -> EpisodeStart:
+        """The announcement of the episode just started."""
+        return EpisodeStart(self.episode, self.task.seed, self.task.name, self.clock_ns,
+                            self.session)
+
+    def finished_event(self) -> EpisodesFinished:
+        return EpisodesFinished(self.episode + 1, self.session)
+
+    def end_running(self, outcome: Outcome) -> EpisodeEnd | None:
+        """End the episode in progress now (a reset, the operator's end button); None if
+        none runs."""
+        if not self.running:
+            return None
+        self.running = False
+        return EpisodeEnd(self.episode, self.task.seed, outcome, self.task.step_count,
+                          round(self.task.episode_return, 6), self.session)
+
+    def operator_event(self, event: OperatorEventKind) -> tuple[EpisodeEnd | None, bool]:
+        """The operator's episode buttons (see EpisodeButtons): the end of the running
+        episode it caused (or None), and whether the next episode begins now."""
+        outcome, begin = self.buttons.press(event, self.running)
+        end = self.end_running(outcome) if outcome is not None else None
+        if (event is OperatorEventKind.END and end is not None and self.config.auto_reset):
+            begin = True
+        return end, begin
 
     def clamp(self, command: np.ndarray) -> np.ndarray:
         """A command made safe to apply: right length, finite, inside the limits."""
@@ -179,8 +203,9 @@ class SimBridge:
         if result.outcome is None:
             return None
         self.running = False
-        return EpisodeEnd(self.episode, self.task.seed, result.outcome, self.task.step_count,
-                          round(self.task.episode_return, 6))
+        return EpisodeEnd(self.episode, self.task.seed, Outcome(result.outcome),
+                          self.task.step_count, round(self.task.episode_return, 6),
+                          self.session)
 
     def stale_fallback(self) -> np.ndarray:
         """realtime: the command applied when no fresh one arrived."""
@@ -190,28 +215,23 @@ class SimBridge:
 
 
 class EpisodeButtons:
-    """The operator's episode buttons (/dagger/operator/event), as the simulator acts on
-    them: ``start`` begins the next episode (ending a running one as aborted), ``success``
-    and ``failure`` mark the running episode, ``end`` ends it with the mark (else
-    aborted)."""
-
-    EVENTS = ("start", "end", "success", "failure")
+    """The operator's episode buttons (/dagger/operator/event), as an episode source acts
+    on them: ``start`` begins the next episode (ending a running one as aborted),
+    ``success`` and ``failure`` mark the running episode, ``end`` ends it with the mark
+    (else aborted)."""
 
     def __init__(self):
-        self.marked: str | None = None
+        self.marked: Outcome | None = None
 
-    def press(self, event, running: bool) -> tuple[str | None, bool]:
-        """(outcome to end the running episode with, or None; whether to begin the next).
-        An unknown event raises ValueError naming it."""
-        if event not in self.EVENTS:
-            raise ValueError(f"unknown operator event {event!r}; expected one of "
-                             f"{', '.join(self.EVENTS)}")
-        if event in ("success", "failure"):
-            self.marked = event
+    def press(self, event: OperatorEventKind, running: bool) -> tuple[Outcome | None, bool]:
+        """(outcome to end the running episode with, or None; whether to begin the next)."""
+        event = OperatorEventKind(event)
+        if event in (OperatorEventKind.SUCCESS, OperatorEventKind.FAILURE):
+            self.marked = Outcome(event.value)
             return None, False
-        if event == "end":
-            return (self.marked or "aborted") if running else None, False
-        return ("aborted" if running else None), True
+        if event is OperatorEventKind.END:
+            return (self.marked or Outcome.ABORTED) if running else None, False
+        return (Outcome.ABORTED if running else None), True
 
     def new_episode(self) -> None:
         self.marked = None

@@ -1,9 +1,12 @@
-"""DAgger and behaviour cloning in one process, without ROS.
+"""DAgger and behaviour cloning in one process, without ROS, on the graph's own code.
 
-The ROS graph runs the same pieces distributed (bridge, expert, policy, supervisor,
-recorder, trainer); this module runs them in a loop for the behaviour-cloning baseline of
-the main job, for the tests on a reduced budget, and for evaluation. Episodes are
-collected on the same MuJoCo tasks with the same experts, gates and trainer.
+The ROS graph runs the pieces distributed (bridge, expert, policy, supervisor, recorder,
+trainer); this module runs the same pieces in a loop: the bridge's core (SimBridge: seeds,
+the sim clock, stamps), the scripted expert, the ensemble, and the supervisor's core
+(Supervisor: the gate, the limits, the decision record). So the in-process loop takes the
+very decisions the graph takes, and its episodes are frames the recorder's writer stores
+as they are. Used for the behaviour-cloning baseline of the main job, for the tests on a
+reduced budget, and for evaluation.
 """
 
 from __future__ import annotations
@@ -12,9 +15,13 @@ import dataclasses
 
 import numpy as np
 
-from dagger_ros.core.experts import Expert
-from dagger_ros.core.gating import EXPERT, POLICY, Gate
+from dagger_ros.core.bridge import BridgeConfig, SimBridge
+from dagger_ros.core.config import from_mapping
+from dagger_ros.core.experts import Expert, make_expert
 from dagger_ros.core.policy_model import EnsemblePolicy
+from dagger_ros.core.recording.join import Frame
+from dagger_ros.core.records import EpisodeEnd, Source
+from dagger_ros.core.supervisor import Supervisor, SupervisorConfig
 from dagger_ros.core.tasks import SUCCESS, Task
 from dagger_ros.core.training import TrainConfig, train_ensemble
 
@@ -24,43 +31,85 @@ BC_SEED_BASE = 2_000_000  # expert-only rollouts of the behaviour-cloning baseli
 
 @dataclasses.dataclass
 class Episode:
-    """One collected episode: per-frame arrays and its outcome."""
+    """One collected episode: its frames (observation + decision record) and its end."""
 
-    seed: int
-    observations: np.ndarray
-    expert_actions: np.ndarray
-    executed_actions: np.ndarray
-    sources: list[str]
-    outcome: str
+    frames: list[Frame]
+    end: EpisodeEnd
 
     @property
-    def frames(self) -> int:
-        return len(self.observations)
+    def seed(self) -> int:
+        return self.end.seed
+
+    @property
+    def outcome(self) -> str:
+        return self.end.outcome.value
+
+    @property
+    def observations(self) -> np.ndarray:
+        return np.array([f.observation for f in self.frames])
+
+    def labelled(self) -> tuple[np.ndarray, np.ndarray]:
+        """Observations and expert labels of the frames that have a label."""
+        keep = [f for f in self.frames if f.decision.expert_action is not None]
+        return (np.array([f.observation for f in keep]),
+                np.array([f.decision.expert_action for f in keep]))
+
+    @property
+    def sources(self) -> list[Source]:
+        return [f.decision.source for f in self.frames]
 
 
-def collect_episode(task: Task, expert: Expert, policy: EnsemblePolicy | None, gate: Gate,
-                    seed: int) -> Episode:
-    """Run one episode: every state labelled by the expert, the gate choosing who acts."""
-    obs = task.reset(seed)
-    gate.start_episode(seed)
-    rows_obs, rows_exp, rows_exe, sources = [], [], [], []
-    while True:
-        label = expert.act(task.true_observation())  # the privileged teacher
-        proposal, uncertainty = None, None
-        if policy is not None:
-            proposal, spread = policy.predict(obs)
-            uncertainty = policy.uncertainty(spread)
-        decision = gate.decide(label, proposal, uncertainty)
-        action = label if decision.source == EXPERT else proposal
-        rows_obs.append(obs)
-        rows_exp.append(label)
-        rows_exe.append(action)
-        sources.append(decision.source)
-        result = task.step(action)
-        obs = result.observation
-        if result.outcome is not None:
-            return Episode(seed, np.array(rows_obs), np.array(rows_exp), np.array(rows_exe),
-                           sources, result.outcome)
+class InProcessGraph:
+    """The graph's pieces in one process: a bridge core, the scripted expert, a supervisor
+    core. ``policy`` (an EnsemblePolicy or None) answers like the policy node."""
+
+    def __init__(self, bridge: BridgeConfig, supervisor: SupervisorConfig,
+                 label_source: str = ""):
+        self.sim = SimBridge(bridge)
+        self.expert = make_expert(self.sim.task)
+        low, high = self.sim.task.action_limits()
+        self.supervisor = Supervisor(supervisor, low, high, label_source or self.expert.name)
+        self.policy: EnsemblePolicy | None = None
+
+    @classmethod
+    def for_task(cls, task: str, noise: list[float] | None = None, **gating) -> InProcessGraph:
+        """A lockstep graph on ``task`` with the given sensor noise (None: the task's model,
+        [] none) and gating keys (SupervisorConfig fields)."""
+        bridge = {"task": task, "stepping": "lockstep"}
+        if noise is not None:
+            bridge.update(sensor_noise=bool(noise), observation_noise=list(noise))
+        return cls(from_mapping(BridgeConfig, bridge),
+                   from_mapping(SupervisorConfig, {"task": task, "stepping": "lockstep",
+                                                   **gating}))
+
+    def set_policy(self, policy: EnsemblePolicy | None, round_index: int,
+                   checkpoint_id: str | None) -> None:
+        """What the trainer's round announcement does: the policy to run, the round."""
+        self.policy = policy
+        self.supervisor.set_round(round_index, checkpoint_id if policy is not None else None)
+
+    def collect_episode(self, seed: int) -> Episode:
+        """One episode from ``seed``: every observation answered by the expert (and the
+        policy), decided by the supervisor, stepped with the command it chose."""
+        sim, sup = self.sim, self.supervisor
+        obs = sim.start_episode(seed)
+        frames = []
+        while True:
+            stamp, label = sim.clock_ns, sim.label
+            now = stamp / 1e9  # the sim clock as the supervisor's clock: nothing is late
+            sup.add_observation(stamp, label, now)
+            result = sup.add_expert(stamp, label, self.expert.act(sim.task.true_observation()),
+                                    now)
+            if self.policy is not None:
+                mean, spread = self.policy.predict(obs)
+                result = sup.add_policy(stamp, label, mean, self.policy.uncertainty(spread),
+                                        now)
+            command, record = result
+            frames.append(Frame(stamp, sim.episode, sim.task.step_count, obs, record))
+            end = sim.step(command)
+            obs = sim.last_observation
+            if end is not None:
+                return Episode(frames, end)
 
 
 def evaluate(task: Task, policy: EnsemblePolicy, episodes: int,
@@ -97,16 +146,17 @@ def expert_success(task: Task, expert: Expert, episodes: int,
 
 
 def stack(episodes: list[Episode]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Observations, expert labels and episode ids of a list of episodes."""
-    obs = np.concatenate([e.observations for e in episodes])
-    act = np.concatenate([e.expert_actions for e in episodes])
-    ids = np.concatenate([np.full(e.frames, i) for i, e in enumerate(episodes)])
+    """Observations, expert labels and episode ids of the labelled frames of episodes."""
+    parts = [e.labelled() for e in episodes]
+    obs = np.concatenate([o for o, _ in parts])
+    act = np.concatenate([a for _, a in parts])
+    ids = np.concatenate([np.full(len(o), i) for i, (o, _) in enumerate(parts)])
     return obs, act, ids
 
 
 def train_on(episodes: list[Episode], task: Task, config: TrainConfig, seed: int,
              label_budget: int | None = None) -> EnsemblePolicy:
-    """Train on the episodes' expert labels (only the first ``label_budget`` frames)."""
+    """Train on the episodes' expert labels (only the first ``label_budget`` of them)."""
     obs, act, ids = stack(episodes)
     if label_budget is not None:
         obs, act, ids = obs[:label_budget], act[:label_budget], ids[:label_budget]
@@ -115,42 +165,42 @@ def train_on(episodes: list[Episode], task: Task, config: TrainConfig, seed: int
     return policy
 
 
-def run_dagger(task: Task, expert: Expert, gate: Gate, train: TrainConfig, rounds: int,
+def run_dagger(graph: InProcessGraph, train: TrainConfig, rounds: int,
                episodes_per_round: int, eval_episodes: int, seed: int = 0) -> list[dict]:
-    """DAgger in-process; per round: collect, aggregate, retrain, evaluate."""
+    """DAgger in-process; per round: collect (the supervisor deciding with the round's
+    gate), aggregate, retrain, evaluate."""
+    task = graph.sim.task
     data: list[Episode] = []
-    policy = None
     history = []
     for r in range(rounds):
-        gate.set_round(r)
         for i in range(episodes_per_round):
-            data.append(collect_episode(task, expert, policy, gate,
-                                        seed + r * episodes_per_round + i))
+            data.append(graph.collect_episode(seed + r * episodes_per_round + i))
         policy = train_on(data, task, train, seed=seed + r)
-        labels = sum(e.frames for e in data)
-        history.append({"round": r, "beta": gate.beta, "episodes": len(data), "labels": labels,
-                        **evaluate(task, policy, eval_episodes)})
+        labels = sum(len(e.labelled()[0]) for e in data)
+        history.append({"round": r, "beta": graph.supervisor.gate.beta, "episodes": len(data),
+                        "labels": labels, **evaluate(task, policy, eval_episodes)})
+        graph.set_policy(policy, r + 1, f"inprocess-{r}")
     return history
 
 
-def expert_rollouts(task: Task, expert: Expert, labels: int,
+def expert_rollouts(task: str, labels: int, noise: list[float] | None = None,
                     seed_base: int = BC_SEED_BASE) -> list[Episode]:
-    """Expert-only episodes until at least ``labels`` frames are gathered (BC's data)."""
-    from dagger_ros.core.gating import GatingConfig, make_gate
-
-    gate = make_gate(GatingConfig(beta_schedule="constant", beta0=1.0))
+    """Expert-only episodes until at least ``labels`` frames are gathered (BC's data): the
+    graph with no policy, so the expert drives every step (reason ``no_policy``)."""
+    graph = InProcessGraph.for_task(task, noise)
     episodes, total, i = [], 0, 0
     while total < labels:
-        episodes.append(collect_episode(task, expert, None, gate, seed_base + i))
-        total += episodes[-1].frames
+        episodes.append(graph.collect_episode(seed_base + i))
+        total += len(episodes[-1].frames)
         i += 1
     return episodes
 
 
-def run_bc(task: Task, expert: Expert, train: TrainConfig, label_counts: list[int],
-           eval_episodes: int, seed: int = 0) -> list[dict]:
+def run_bc(task: Task, train: TrainConfig, label_counts: list[int], eval_episodes: int,
+           seed: int = 0) -> list[dict]:
     """Behaviour cloning given the same label counts, from expert-only rollouts."""
-    episodes = expert_rollouts(task, expert, max(label_counts))
+    episodes = expert_rollouts(task.name, max(label_counts),
+                               noise=task.observation_noise.tolist())
     out = []
     for i, labels in enumerate(label_counts):
         policy = train_on(episodes, task, train, seed=seed + i, label_budget=labels)
@@ -158,5 +208,5 @@ def run_bc(task: Task, expert: Expert, train: TrainConfig, label_counts: list[in
     return out
 
 
-__all__ = ["Episode", "collect_episode", "evaluate", "expert_success", "run_dagger", "run_bc",
-           "expert_rollouts", "POLICY", "EXPERT"]
+__all__ = ["Episode", "InProcessGraph", "evaluate", "expert_success", "run_dagger", "run_bc",
+           "expert_rollouts"]

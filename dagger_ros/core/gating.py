@@ -13,9 +13,9 @@ import dataclasses
 import numpy as np
 
 from dagger_ros.core.config import ConfigError, param
+from dagger_ros.core.records import Reason, Source
 
-EXPERT, POLICY = "expert", "policy"
-SOURCES = (EXPERT, POLICY)
+EXPERT, POLICY = Source.EXPERT, Source.POLICY
 SCHEDULES = ("constant", "linear", "exponential")
 MIXING = ("step", "episode")
 
@@ -117,8 +117,8 @@ def beta_for_round(config: GatingConfig, round_index: int) -> float:
 class Decision:
     """Whose action runs for one observation, and why."""
 
-    source: str  # EXPERT or POLICY
-    reason: str  # e.g. beta_draw, no_policy
+    source: Source  # EXPERT or POLICY
+    reason: Reason
     value: float | None = None  # the quantity the rule looked at (the draw, a distance...)
     threshold: float | None = None  # what it was compared with (beta, a tolerance...)
     label: bool = True  # whether the expert's action for this state counts as a label
@@ -160,10 +160,10 @@ class BetaGate(Gate):
 
     def decide(self, expert_action, policy_action, uncertainty, takeover=False):
         if policy_action is None:
-            return Decision(EXPERT, "no_policy")
+            return Decision(EXPERT, Reason.NO_POLICY)
         draw = self.episode_draw if self.config.mixing == "episode" else float(self.rng.random())
         source = EXPERT if draw < self.beta else POLICY
-        return Decision(source, "beta_draw", draw, self.beta)
+        return Decision(source, Reason.BETA_DRAW, draw, self.beta)
 
 
 class HysteresisGate(Gate):
@@ -172,7 +172,7 @@ class HysteresisGate(Gate):
     so control does not flap at the boundary. ``labels_everything``: the expert's action is
     a label at every state (SafeDAgger), or only where it acts (query-based gates)."""
 
-    reason = "value"
+    reason: Reason
     labels_everything = True
 
     def start_episode(self, episode_seed: int) -> None:
@@ -190,17 +190,17 @@ class HysteresisGate(Gate):
 
     def decide(self, expert_action, policy_action, uncertainty, takeover=False):
         if policy_action is None:
-            return Decision(EXPERT, "no_policy")
+            return Decision(EXPERT, Reason.NO_POLICY)
         value = self.measure(expert_action, policy_action, uncertainty)
         t = self.threshold()
         self.observe(value)
         if t is None:  # not enough seen yet to know what "uncertain" means
             self.expert_in_control = False
-            return Decision(EXPERT, "warming_up", value, None)
+            return Decision(EXPERT, Reason.WARMING_UP, value, None)
         started = False
         if self.expert_in_control and value < self.config.handback_ratio * t:
             self.expert_in_control = False
-            return Decision(POLICY, "handback", value, self.config.handback_ratio * t,
+            return Decision(POLICY, Reason.HANDBACK, value, self.config.handback_ratio * t,
                             label=self.labels_everything)
         if not self.expert_in_control and value > t:
             self.expert_in_control = started = True
@@ -213,7 +213,7 @@ class SafeGate(HysteresisGate):
     """SafeDAgger (Zhang & Cho 2017): the expert acts when the policy's action strays from
     the expert's by more than safe_threshold (per element, in units of its half-range)."""
 
-    reason = "discrepancy"
+    reason = Reason.DISCREPANCY
 
     def measure(self, expert_action, policy_action, uncertainty):
         return float(np.max(np.abs(np.asarray(policy_action) - expert_action)
@@ -228,7 +228,7 @@ class UncertaintyGate(HysteresisGate):
     members disagree. The threshold is fixed, or the (1 - target rate) quantile of the
     spreads seen recently (ThriftyDAgger's way of setting it from a desired rate)."""
 
-    reason = "uncertainty"
+    reason = Reason.UNCERTAINTY
     labels_everything = False
     WINDOW, MIN_SEEN = 2000, 50
 
@@ -261,12 +261,12 @@ class HumanGate(Gate):
 
     def decide(self, expert_action, policy_action, uncertainty, takeover=False):
         if policy_action is None:
-            return Decision(EXPERT, "no_policy")  # no policy yet: the operator demonstrates
+            return Decision(EXPERT, Reason.NO_POLICY)  # no policy yet: the operator demonstrates
         started = takeover and not self.operator_in_control
         self.operator_in_control = takeover
         if takeover:
-            return Decision(EXPERT, "operator_takeover", 1.0, None, intervention=started)
-        return Decision(POLICY, "autonomous", 0.0, None, label=False)
+            return Decision(EXPERT, Reason.OPERATOR_TAKEOVER, 1.0, None, intervention=started)
+        return Decision(POLICY, Reason.AUTONOMOUS, 0.0, None, label=False)
 
 
 class NoiseGate(Gate):
@@ -291,7 +291,7 @@ class NoiseGate(Gate):
             self.errors.append(np.asarray(policy_action) - expert_action)
             del self.errors[:-self.WINDOW]
         noisy = np.asarray(expert_action) + self.rng.normal(size=len(sigma)) * sigma
-        return Decision(EXPERT, "dart_noise", float(np.linalg.norm(sigma / self.half_range)),
+        return Decision(EXPERT, Reason.DART_NOISE, float(np.linalg.norm(sigma / self.half_range)),
                         None, action=noisy)
 
 
@@ -308,14 +308,15 @@ class BudgetGate(UncertaintyGate):
         left = self.used < self.config.label_budget
         if policy_action is None:
             self.used += left
-            return Decision(EXPERT, "no_policy" if left else "budget_exhausted", label=left)
+            return Decision(EXPERT, Reason.NO_POLICY if left else Reason.BUDGET_EXHAUSTED,
+                            label=left)
         value = self.measure(expert_action, policy_action, uncertainty)
         t = self.threshold()
         self.observe(value)
         if left and (t is None or value > t):
             self.used += 1
-            return Decision(EXPERT, "budget_query", value, t)
-        return Decision(POLICY, "autonomous" if left else "budget_exhausted", value, t,
+            return Decision(EXPERT, Reason.BUDGET_QUERY, value, t)
+        return Decision(POLICY, Reason.AUTONOMOUS if left else Reason.BUDGET_EXHAUSTED, value, t,
                         label=False)
 
 
@@ -325,8 +326,8 @@ class AsyncGate(Gate):
 
     def decide(self, expert_action, policy_action, uncertainty, takeover=False):
         if policy_action is None:
-            return Decision(EXPERT, "no_policy")  # no policy yet: demonstrations
-        return Decision(POLICY, "async_queued", label=False)
+            return Decision(EXPERT, Reason.NO_POLICY)  # no policy yet: demonstrations
+        return Decision(POLICY, Reason.ASYNC_QUEUED, label=False)
 
 
 GATES: dict[str, type[Gate]] = {"beta": BetaGate, "safe": SafeGate,

@@ -1,10 +1,13 @@
-"""The node graph as data: which config dataclass each node reads, and whole-file checks.
+"""The node graph as data: which config dataclass each node reads, how each node is run
+(critical, respawned, or the one whose end ends the run), and whole-file checks.
 
-Executable name = module name = node name = the YAML section key.
+Executable name = module name = node name = the YAML section key. ``launch_plan`` is the
+one definition both ``dagger-ros run`` (launcher.py) and the launch files start from.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,39 @@ NODE_CONFIGS: dict[str, type] = {"mujoco_bridge": BridgeConfig, "expert": Expert
 NODES = ("mujoco_bridge", "sim_operator", "expert", "policy", "supervisor", "recorder",
          "trainer")
 ROS_OWN = ("use_sim_time",)
+
+#: nothing commands the robot safely without these: their exit ends the run
+CRITICAL = ("mujoco_bridge", "supervisor")
+#: restarted when they die (a restarted policy takes over again, a restarted recorder
+#: recovers the dataset and appends; meanwhile the supervisor holds or the expert acts)
+RESPAWN = ("policy", "expert", "recorder", "sim_operator")
+MAX_RESTARTS = 5  # per node per minute
+RESTART_DELAY_S = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class NodePlan:
+    """How one node of a graph is run."""
+
+    name: str  # = executable = YAML section
+    critical: bool  # its exit (any code) ends the run
+    respawn: bool  # restarted when it dies
+    #: its clean exit (code 0) ends the run: it finished its job (the bridge after its
+    #: episodes, the trainer after its rounds); every node has this
+    finishes_run: bool = True
+
+    @property
+    def executable(self) -> str:
+        return self.name
+
+
+def launch_plan(configs: dict[str, Any], critical: tuple[str, ...] = CRITICAL
+                ) -> list[NodePlan]:
+    """The nodes a validated graph (``load_graph``'s result) starts, in start order, with
+    their fault rules. ``critical`` adds nodes the run cannot go on without (the main job
+    adds the trainer, which drives its rounds)."""
+    return [NodePlan(name, critical=name in critical, respawn=name in RESPAWN)
+            for name in NODES if name in configs]
 
 
 def load_graph(path: str | Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import numpy as np
 
 from dagger_ros.core.config import param
 from dagger_ros.core.policy_model import CheckpointError, EnsemblePolicy, load_checkpoint
+from dagger_ros.core.records import PolicyStatus, RoundAnnouncement
 from dagger_ros.core.tasks import task_class
 
 
@@ -34,6 +35,18 @@ class PolicyRuntime:
         self.checkpoint_id: str | None = None
         self.checkpoint_path: str | None = None
         self.last_error: str | None = None
+        self.round = -1
+
+    def on_round(self, announcement: RoundAnnouncement) -> tuple[bool | None, PolicyStatus]:
+        """Load the announced checkpoint if it is a new one; returns (whether it loaded, or
+        None if there was nothing new to load; the status to publish)."""
+        self.round = announcement.round
+        loaded = None
+        path = announcement.checkpoint_path
+        if path and path != self.checkpoint_path:
+            loaded = self.load(path)
+        return loaded, PolicyStatus(self.round, self.checkpoint_id, self.checkpoint_path,
+                                    self.last_error)
 
     def load(self, path: str) -> bool:
         """Swap to the checkpoint at ``path``; False (and ``last_error``) if refused."""

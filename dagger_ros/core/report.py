@@ -7,42 +7,24 @@ from pathlib import Path
 
 import numpy as np
 
-from dagger_ros.core.dagger_loop import (
-    EVAL_SEED_BASE,
-    Episode,
-    evaluate,
-    expert_rollouts,
-    expert_success,
-)
-from dagger_ros.core.experts import Expert
-from dagger_ros.core.gating import EXPERT
-from dagger_ros.core.recording import DatasetWriter, Frame, load_training_data
+from dagger_ros.core.dagger_loop import EVAL_SEED_BASE, evaluate, expert_rollouts
+from dagger_ros.core.recording import DatasetWriter, load_training_data
 from dagger_ros.core.tasks import Task
 from dagger_ros.core.training import TrainConfig, train_ensemble
 
 
-def record_episodes(writer: DatasetWriter, episodes: list[Episode], label_source: str,
-                    task_text: str) -> None:
-    """Write in-process expert rollouts to a LeRobot dataset, with the same provenance."""
-    for n, ep in enumerate(episodes):
-        frames = [Frame(stamp_ns=i, episode=n, step=i, observation=ep.observations[i], decision={
-            "source": EXPERT, "reason": "beta_draw", "round": 0, "beta": 1.0,
-            "checkpoint_id": None, "gating": "expert_only", "label_source": label_source,
-            "expert_action": ep.expert_actions[i].tolist(), "policy_action": None,
-            "executed_action": ep.executed_actions[i].tolist(), "uncertainty": None})
-            for i in range(ep.frames)]
-        writer.write_episode(frames, {"episode": n, "seed": ep.seed, "outcome": ep.outcome,
-                                      "steps": ep.frames}, task_text)
-
-
-def bc_baseline(task: Task, expert: Expert, train: TrainConfig, label_counts: list[int],
-                eval_episodes: int, dataset_root: Path, seed: int = 0, progress=None) -> list:
-    """BC given DAgger's label counts: expert-only rollouts, recorded as a LeRobot dataset,
-    trained on their first N labels for each N, evaluated like DAgger's policies."""
-    episodes = expert_rollouts(task, expert, max(label_counts))
+def bc_baseline(task: Task, train: TrainConfig, label_counts: list[int], eval_episodes: int,
+                dataset_root: Path, seed: int = 0, progress=None) -> list:
+    """BC given DAgger's label counts: expert-only rollouts (the in-process graph, no
+    policy), recorded as a LeRobot dataset by the recorder's writer, trained on their first
+    N labels for each N, evaluated like DAgger's policies."""
+    episodes = expert_rollouts(task.name, max(label_counts),
+                               noise=task.observation_noise.tolist())
     writer = DatasetWriter(dataset_root, "local/bc_baseline", 1.0 / task.control_dt,
                            task.observation_names, task.action_names, robot_type=task.name)
-    record_episodes(writer, episodes, expert.name, task.name)
+    for episode in episodes:
+        writer.write_episode(episode.frames, episode.end, task.name)
+    writer.close()
     obs, act, ids = load_training_data(dataset_root, "local/bc_baseline")
     rows = []
     for i, labels in enumerate(label_counts):
@@ -160,4 +142,5 @@ def write_json(path: Path, payload) -> None:
     path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
-__all__ = ["bc_baseline", "plot_learning_curve", "summarize", "write_report", "expert_success"]
+__all__ = ["bc_baseline", "plot_learning_curve", "plot_comparison", "summarize",
+           "write_report", "write_json"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -12,7 +14,8 @@ from dagger_ros.core.bridge import SensorNoiseConfig
 from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.dagger_loop import EVAL_SEED_BASE, evaluate
 from dagger_ros.core.policy_model import save_checkpoint
-from dagger_ros.core.recording import SOURCE_CODES, load_frames
+from dagger_ros.core.recording import load_frames
+from dagger_ros.core.records import RoundAnnouncement, RoundMetrics, SavedEpisode, Source
 from dagger_ros.core.tasks import make_task, task_class
 from dagger_ros.core.training import TrainConfig, train_ensemble
 
@@ -87,7 +90,7 @@ def frame_weights(frames: dict, config: TrainerConfig) -> np.ndarray:
     expert had control while a policy ran are up-weighted, the frames just before each
     take-over down-weighted; everything else weighs 1."""
     weights = np.ones(len(frames["episode"]))
-    took = (frames["source"] == SOURCE_CODES["expert"]) & (frames["policy_available"] == 1)
+    took = (frames["source"] == Source.EXPERT.code) & (frames["policy_available"] == 1)
     weights[took] = config.intervention_weight
     k = config.pre_intervention_steps
     if k:
@@ -110,7 +113,7 @@ def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
     task = eval_task(config)
     if config.label_expert:
         from dagger_ros.core.experts import make_expert
-        from dagger_ros.core.relabel import relabel
+        from dagger_ros.core.recording.labels import relabel
 
         expert = make_expert(make_task(config.task))
         relabel(config.dataset_root, config.repo_id, expert.act, expert.name)
@@ -133,11 +136,18 @@ def evaluate_policy(config: TrainerConfig, policy) -> dict:
     return evaluate(eval_task(config), policy, config.eval_episodes, EVAL_SEED_BASE)
 
 
-def append_metrics(run_dir: str | Path, row: dict) -> None:
+def append_metrics(run_dir: str | Path, row: RoundMetrics) -> None:
     path = Path(run_dir) / "metrics.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
-        fh.write(json.dumps(row) + "\n")
+        fh.write(row.encode() + "\n")
+
+
+def read_metrics(path: str | Path) -> list[RoundMetrics]:
+    """The rows of a metrics.jsonl file."""
+    path = Path(path)
+    return [RoundMetrics.decode(line, str(path))
+            for line in path.read_text().splitlines() if line.strip()]
 
 
 def checkpoint_id(path: Path) -> str:
@@ -145,33 +155,93 @@ def checkpoint_id(path: Path) -> str:
     return Path(path).name.rsplit("-", 1)[1]
 
 
-def round_row(round_index: int, saved: list[dict], checkpoint: Path, train_report: dict,
-              evaluation: dict) -> dict:
+def round_row(round_index: int, saved: list[SavedEpisode], checkpoint: Path,
+              train_report: dict, evaluation: dict) -> RoundMetrics:
     """The metrics of one round, from the recorder's provenance records so far."""
-    this_round = [x for x in saved if x["round"] == round_index]
-    return {"round": round_index, "beta": saved[-1]["beta"], "episodes": len(saved),
-            "labels": sum(x["frames"] - x.get("unlabelled_frames", 0) for x in saved),
-            "collected_success": sum(x["outcome"] == "success" for x in this_round)
-            / max(1, len(this_round)),
-            "policy_frames": sum(x["policy_frames"] for x in this_round),
-            **intervention_metrics(this_round),
-            "checkpoint": str(checkpoint), "checkpoint_id": checkpoint_id(checkpoint),
-            "train": train_report, **evaluation}
+    this_round = [x for x in saved if x.round == round_index]
+    return RoundMetrics(
+        round=round_index, beta=saved[-1].beta, episodes=len(saved),
+        labels=sum(x.frames - x.unlabelled_frames for x in saved),
+        collected_success=sum(x.outcome == "success" for x in this_round)
+        / max(1, len(this_round)),
+        policy_frames=sum(x.policy_frames for x in this_round),
+        **intervention_metrics(this_round),
+        checkpoint=str(checkpoint), checkpoint_id=checkpoint_id(checkpoint),
+        train=train_report, **evaluation)
 
 
-def intervention_metrics(episodes: list[dict]) -> dict:
+def intervention_metrics(episodes: list[SavedEpisode]) -> dict:
     """What a robot's supervisor cares about, over some episodes' provenance records:
     the share of policy-run time the expert or operator had control (intervention rate),
     take-overs, hand-offs between expert and policy (context switches), operator time,
     and the autonomous share of all frames."""
-    frames = sum(x["frames"] for x in episodes)
-    policy = sum(x["policy_frames"] for x in episodes)
-    took = sum(x.get("intervention_frames", 0) for x in episodes)
-    period = [(x["last_stamp_ns"] - x["first_stamp_ns"]) / 1e9 / (x["frames"] - 1)
-              for x in episodes if x["frames"] > 1]
+    frames = sum(x.frames for x in episodes)
+    policy = sum(x.policy_frames for x in episodes)
+    took = sum(x.intervention_frames for x in episodes)
+    period = [(x.last_stamp_ns - x.first_stamp_ns) / 1e9 / (x.frames - 1)
+              for x in episodes if x.frames > 1]
     dt = sum(period) / len(period) if period else 0.0
     return {"intervention_rate": took / (took + policy) if took + policy else None,
-            "interventions": sum(x.get("interventions", 0) for x in episodes),
-            "handoffs": sum(x.get("handoffs", 0) for x in episodes),
+            "interventions": sum(x.interventions for x in episodes),
+            "handoffs": sum(x.handoffs for x in episodes),
             "operator_time_s": round(took * dt, 3),
             "autonomous_share": policy / frames if frames else None}
+
+
+class RoundPorts(Protocol):
+    """What the round loop needs from the graph (the trainer node gives it over ROS)."""
+
+    def announce(self, announcement: RoundAnnouncement) -> None:
+        """Publish the round (latched) for the policy and the supervisor."""
+
+    def wait_for_supervisor(self, round_index: int, timeout: float) -> None:
+        """Return once the supervisor runs ``round_index`` (TimeoutError after timeout)."""
+
+    def start_episode(self, deadline: float) -> int:
+        """Have the next episode start; returns its episode number."""
+
+    def wait_saved(self, episode: int, timeout: float) -> None:
+        """Return once the recorder saved ``episode`` (TimeoutError after timeout)."""
+
+    def saved(self) -> list[SavedEpisode]:
+        """Every episode the recorder saved so far."""
+
+    def publish(self, row: RoundMetrics) -> None:
+        """Publish one round's figures."""
+
+    def log(self, line: str) -> None: ...
+
+
+def run_rounds(config: TrainerConfig, ports: RoundPorts,
+               retrain: Callable = retrain, evaluate: Callable = None,
+               clock: Callable[[], float] = time.monotonic) -> list[RoundMetrics]:
+    """DAgger's rounds: announce, collect, retrain on everything so far, evaluate, until
+    the rounds are done or the evaluation reaches the target (``stop_at_target``). The last
+    checkpoint is announced once more (``final``) so it reaches the policy."""
+    evaluate = evaluate or evaluate_policy
+    checkpoint: tuple[Path, str] | None = None
+    rows: list[RoundMetrics] = []
+    for r in range(config.rounds):
+        ports.announce(RoundAnnouncement(r, str(checkpoint[0]) if checkpoint else None,
+                                         checkpoint[1] if checkpoint else None))
+        ports.wait_for_supervisor(r, 60.0)
+        deadline = clock() + config.round_timeout
+        for _ in range(config.episodes_in(r)):
+            episode = ports.start_episode(deadline)
+            ports.wait_saved(episode, max(1.0, deadline - clock()))
+        path, trained = retrain(config, r)
+        checkpoint = (path, checkpoint_id(path))
+        evaluation = evaluate(config, trained["policy"])
+        row = round_row(r, ports.saved(), path, trained["report"], evaluation)
+        append_metrics(config.run_dir, row)
+        ports.publish(row)
+        rows.append(row)
+        ports.log(f"round {r}: beta {row.beta:.3f}, {row.labels} labels, evaluation "
+                  f"success {row.success_rate:.0%}, checkpoint {row.checkpoint_id}")
+        if config.stop_at_target and row.success_rate >= config.target_success:
+            ports.log(f"target success {config.target_success:.0%} reached")
+            break
+    if checkpoint is not None:
+        ports.announce(RoundAnnouncement(config.rounds, str(checkpoint[0]), checkpoint[1],
+                                         final=True))
+    return rows

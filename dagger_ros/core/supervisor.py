@@ -27,9 +27,18 @@ import numpy as np
 from dagger_ros.core.bridge import STEPPING_MODES
 from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.gating import EXPERT, POLICY, Decision, GatingConfig, make_gate
+from dagger_ros.core.records import (
+    DecisionRecord,
+    PolicyStatus,
+    Reason,
+    RoundAnnouncement,
+    Source,
+    SupervisorStatus,
+    frame_episode,
+)
 from dagger_ros.core.tasks import task_class
 
-HOLD = "hold"  # the source of an explicit hold command (emergency stop, watchdogs)
+HOLD = Source.HOLD  # the source of an explicit hold command (emergency stop, watchdogs)
 INPUTS = ("observation", "expert", "policy")
 
 
@@ -167,6 +176,7 @@ class Supervisor:
         self.round = 0
         self.checkpoint_id: str | None = None
         self.policy_active = False
+        self.announced_round = -1
         self.pending: dict[int, Pending] = {}
         self.decided: set[int] = set()
         self.episode: int | None = None
@@ -186,6 +196,25 @@ class Supervisor:
         self.gate.set_round(round_index)
         self.checkpoint_id = checkpoint_id
         self.policy_active = checkpoint_id is not None
+
+    def on_round(self, announcement: RoundAnnouncement) -> SupervisorStatus | None:
+        """The trainer's round. Without a policy there is nothing to wait for, so it applies
+        now; with one, it applies once the policy reports running it (``on_policy_status``).
+        Returns the status to publish when the round changed."""
+        if announcement.checkpoint_id is None:
+            return self._apply(announcement.round, None)
+        return None
+
+    def on_policy_status(self, status: PolicyStatus) -> SupervisorStatus | None:
+        """What the policy actually runs (the last good checkpoint if it refused one)."""
+        return self._apply(status.round, status.checkpoint_id)
+
+    def _apply(self, round_index: int, checkpoint_id: str | None) -> SupervisorStatus | None:
+        if round_index < self.announced_round:
+            return None  # an older round, heard late
+        self.set_round(round_index, checkpoint_id)
+        self.announced_round = round_index
+        return SupervisorStatus(round_index, self.gate.beta, checkpoint_id)
 
     def resend(self, stamp: int, now: float):
         """The command for ``stamp``'s observation re-sent, or None if it is not one.
@@ -311,7 +340,7 @@ class Supervisor:
             p.stale = "superseded by a newer observation's command"
         if stamp <= self.stale_until and not p.stale:
             p.stale = "catching up after delayed inputs"
-        episode = int(p.label.split(":")[0]) if ":" in p.label else -1
+        episode = frame_episode(p.label)
         if episode != self.episode:
             self.episode = episode
             self.gate.start_episode(episode)
@@ -320,23 +349,23 @@ class Supervisor:
         size = len(self.low)
         if policy is not None and not np.all(np.isfinite(policy)):
             policy = None
-            decision = Decision(EXPERT, "invalid_policy_action")
+            decision = Decision(EXPERT, Reason.INVALID_POLICY_ACTION)
         elif p.expert is None:
             decision = None  # no label to act on: hold (below)
         elif self.policy_active and policy is None:
             decision = self.gate.decide(p.expert, None, None)
-            decision.reason = "policy_timeout"
+            decision.reason = Reason.POLICY_TIMEOUT
         else:
             decision = self.gate.decide(p.expert, policy, p.spread, p.takeover)
         if decision is not None and decision.source == EXPERT and p.expert is None:
             decision = None
         send = True
         if self.estop.engaged:  # an explicit hold (zero velocity), never silence
-            decision, chosen = Decision(HOLD, "estop"), np.zeros(size)
+            decision, chosen = Decision(HOLD, Reason.ESTOP), np.zeros(size)
         elif p.stale:
-            decision, chosen, send = Decision(HOLD, "stale_input"), np.zeros(size), False
+            decision, chosen, send = Decision(HOLD, Reason.STALE_INPUT), np.zeros(size), False
         elif decision is None:
-            reason = "no_label" if p.expert_seen else "expert_timeout"
+            reason = Reason.NO_LABEL if p.expert_seen else Reason.EXPERT_TIMEOUT
             decision, chosen = Decision(HOLD, reason), np.zeros(size)
         elif decision.action is not None:  # e.g. DART: the expert's action with noise
             chosen = decision.action
@@ -353,21 +382,17 @@ class Supervisor:
             self.last_sent_command = command
         else:  # kept, in case a waiting simulation re-sends this observation (resend)
             self.unsent = (stamp, p.label, command)
-        record = {
-            "stamp_ns": stamp, "frame": p.label, "source": decision.source,
-            "reason": decision.reason, "value": decision.value,
-            "threshold": decision.threshold, "beta": self.gate.beta, "round": self.round,
-            "checkpoint_id": self.checkpoint_id, "gating": self.config.gating,
-            "label_source": self.label_source,
-            "uncertainty": p.spread if policy is not None else None,
-            "expert_action": p.expert.tolist() if labelled else None,
-            "intervention": decision.intervention,
-            "policy_action": policy.tolist() if policy is not None else None,
-            "executed_action": command.tolist(),
-            "clamped": bool(np.any(command != chosen)),
-            "sent": send,
-            "stale": p.stale or None,
-        }
+        record = DecisionRecord(
+            stamp_ns=stamp, frame=p.label, source=decision.source, reason=decision.reason,
+            value=decision.value, threshold=decision.threshold, beta=self.gate.beta,
+            round=self.round, checkpoint_id=self.checkpoint_id, gating=self.config.gating,
+            label_source=self.label_source,
+            uncertainty=p.spread if policy is not None else None,
+            expert_action=p.expert.tolist() if labelled else None,
+            intervention=decision.intervention,
+            policy_action=policy.tolist() if policy is not None else None,
+            executed_action=command.tolist(), clamped=bool(np.any(command != chosen)),
+            sent=send, stale=p.stale or None)
         return (command if send else None), record
 
 

@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 
 from dagger_ros.core.config import ConfigError, param
+from dagger_ros.core.records import OperatorEventKind
 
 PRESETS: dict[str, dict[str, list[str]]] = {
     # xpad / xboxdrv on Linux, as the joy node reports them
@@ -92,7 +93,7 @@ class JoyReading:
 
     action: np.ndarray | None  # None: deadman released, nothing the operator commands
     takeover: bool
-    events: list[str]  # rising edges of the episode buttons: start, end, success, failure
+    events: list[OperatorEventKind]  # rising edges of the episode buttons
 
 
 class JoyMapping:
@@ -136,7 +137,8 @@ class JoyMapping:
                                 f"({role} is button {self.button_names[role]}, index "
                                 f"{self.buttons[role]})")
         held = {role: bool(buttons[i]) for role, i in self.buttons.items()}
-        events = [r for r in EVENT_ROLES if held[r] and not self.pressed.get(r, False)]
+        events = [OperatorEventKind(r) for r in EVENT_ROLES
+                  if held[r] and not self.pressed.get(r, False)]
         self.pressed = held
         sticks = np.clip([float(axes[i]) for i in self.axes], -1.0, 1.0)
         action = np.clip(sticks * self.gain, self.low, self.high)

@@ -11,7 +11,6 @@ See BridgeConfig for the parameters.
 
 from __future__ import annotations
 
-import json
 import time
 
 from geometry_msgs.msg import PointStamped
@@ -19,16 +18,19 @@ from rclpy.duration import Duration
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
-from std_msgs.msg import String
-from std_srvs.srv import Trigger
 
-from dagger_ros.core.bridge import BridgeConfig, CommandSlot, EpisodeButtons, SimBridge
-from dagger_ros.ros import convert, qos
+from dagger_ros.core.bridge import BridgeConfig, CommandSlot, SimBridge
+from dagger_ros.core.records import (
+    Command,
+    Observation,
+    Outcome,
+    RecordError,
+    ResetReply,
+    StampedVector,
+)
+from dagger_ros.ros import convert, topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
-
-OBSERVATION_TOPIC = "/dagger/observation"
-EXPERT_OBSERVATION_TOPIC = "/dagger/expert_observation"
 
 
 class MujocoBridge(Node):
@@ -39,24 +41,22 @@ class MujocoBridge(Node):
         task = self.sim.task
         kind, self.command_topic, _, self.decode = convert.command_interface(
             task.command_kind, self.config.controller_name)
-        self.pub_obs = self.create_publisher(JointState, OBSERVATION_TOPIC, qos.STREAM)
-        self.pub_true = self.create_publisher(JointState, EXPERT_OBSERVATION_TOPIC, qos.STREAM)
-        self.pub_joints = self.create_publisher(JointState, "/joint_states", qos.STREAM)
-        self.pub_state = self.create_publisher(JointState, "/task/state", qos.STREAM)
-        self.pub_target = self.create_publisher(PointStamped, "/task/target", qos.STREAM)
-        self.pub_event = self.create_publisher(String, "/episode/event", qos.EVENTS)
-        self.pub_clock = self.create_publisher(Clock, "/clock", qos.CLOCK)
-        self.create_service(Trigger, "/sim/reset", self.on_reset)
-        self.create_subscription(String, "/dagger/operator/event", self.on_operator_event,
-                                 qos.STREAM)
-        self.buttons = EpisodeButtons()  # the operator's start/mark/end
+        self.pub_obs = topics.publisher(self, topics.OBSERVATION)
+        self.pub_true = topics.publisher(self, topics.EXPERT_OBSERVATION)
+        self.pub_joints = topics.publisher(self, topics.JOINT_STATES)
+        self.pub_state = topics.publisher(self, topics.TASK_STATE)
+        self.pub_target = topics.publisher(self, topics.TASK_TARGET)
+        self.pub_event = topics.publisher(self, topics.EPISODE_EVENT)
+        self.pub_clock = topics.publisher(self, topics.CLOCK)
+        topics.service(self, topics.SIM_RESET, self.on_reset)
+        topics.subscribe(self, topics.OPERATOR_EVENT, self.on_operator_event)
         self.lockstep = self.config.stepping == "lockstep"
         if self.lockstep:  # a command answers the observation whose stamp it carries
-            self.command_topic = convert.STAMPED_COMMAND_TOPIC
-            self.create_subscription(JointState, self.command_topic, self.on_stamped_command,
-                                     qos.STREAM)
+            self.command_topic = topics.COMMAND.name
+            topics.subscribe(self, topics.COMMAND, self.on_stamped_command)
         else:  # the robot's own interface, as a ros2_control controller takes it
-            self.create_subscription(kind, self.command_topic, self.on_command, qos.STREAM)
+            self.create_subscription(kind, self.command_topic, self.on_command,
+                                     topics.COMMAND.qos)
         self.waiting = False  # lockstep: an observation awaits its command
         self.last_sent = 0.0
         self.slot = CommandSlot(self.config.command_timeout)
@@ -81,31 +81,30 @@ class MujocoBridge(Node):
     def not_listening(self) -> str | None:
         """Why an episode may not start yet (who is not listening), or None."""
         listening = self.pub_obs.get_subscription_count()
+        observation = topics.OBSERVATION.name
         if listening < self.config.wait_for_subscribers:
             return (f"waiting for {self.config.wait_for_subscribers} subscribers of "
-                    f"{OBSERVATION_TOPIC}, {listening} so far")
+                    f"{observation}, {listening} so far")
         if self.config.wait_for_nodes:
-            names = {info.node_name for info in
-                     self.get_subscriptions_info_by_topic(OBSERVATION_TOPIC)}
+            names = {info.node_name for info in self.get_subscriptions_info_by_topic(observation)}
             missing = [n for n in self.config.wait_for_nodes if n not in names]
             if missing:
-                return (f"waiting for {', '.join(missing)} to subscribe {OBSERVATION_TOPIC}")
+                return f"waiting for {', '.join(missing)} to subscribe {observation}"
         if self.config.wait_for_expert and self.pub_true.get_subscription_count() == 0:
-            return f"waiting for the expert to listen on {EXPERT_OBSERVATION_TOPIC}"
+            return ("waiting for the expert to listen on "
+                    f"{topics.EXPERT_OBSERVATION.name}")
         return None
 
     # -- episodes -------------------------------------------------------------------
     def begin_episode(self) -> None:
-        self.buttons.new_episode()
         try:
             self.observation = self.sim.start_episode()
         except StopIteration:
-            self.announce({"event": "finished", "episodes": self.sim.episode + 1})
+            self.announce(self.sim.finished_event())
             self.get_logger().info(f"all {self.config.episodes} episodes done; exiting")
             self.deliver_events()
             raise SystemExit(0) from None
-        self.announce({"event": "start", "episode": self.sim.episode, "seed": self.sim.task.seed,
-                       "task": self.sim.task.name, "stamp_ns": self.sim.clock_ns})
+        self.announce(self.sim.start_event())
         self.episode_started = time.monotonic()
         self.publish_state()
 
@@ -119,8 +118,8 @@ class MujocoBridge(Node):
             time.sleep(0.02)
         self.pub_event.wait_for_all_acked(Duration(seconds=max(0.0, deadline - time.monotonic())))
 
-    def announce(self, event: dict) -> None:
-        self.pub_event.publish(String(data=json.dumps(event)))
+    def announce(self, event) -> None:
+        self.pub_event.publish(topics.EPISODE_EVENT.message(event))
 
     def publish_state(self) -> None:
         sim, task = self.sim, self.sim.task
@@ -137,19 +136,20 @@ class MujocoBridge(Node):
             self.pub_joints.publish(joints)
         if self.pub_state.get_subscription_count() or self.pub_target.get_subscription_count():
             self.publish_task_state(stamp)
+        names = task.observation_names
         # the privileged (noise-free) vector first, so a scripted expert has it in time
-        self.pub_true.publish(convert.vector_msg(task.observation_names,
-                                                 task.true_observation(), sim.clock_ns,
-                                                 sim.label))
-        self.pub_obs.publish(convert.vector_msg(task.observation_names, self.observation,
-                                                sim.clock_ns, sim.label))
+        self.pub_true.publish(topics.EXPERT_OBSERVATION.message(
+            Observation(sim.clock_ns, sim.label, task.true_observation()).encode(names)))
+        self.pub_obs.publish(topics.OBSERVATION.message(
+            Observation(sim.clock_ns, sim.label, self.observation).encode(names)))
         self.waiting = self.lockstep
         self.last_sent = time.monotonic()
 
     def publish_task_state(self, stamp) -> None:
         sim = self.sim
         state = sim.task.task_state()
-        self.pub_state.publish(convert.vector_msg(state, state.values(), sim.clock_ns, sim.label))
+        self.pub_state.publish(topics.TASK_STATE.message(
+            StampedVector(sim.clock_ns, sim.label, list(state), list(state.values()))))
         if "target.x" in state:
             target = PointStamped()
             target.header.stamp, target.header.frame_id = stamp, "world"
@@ -163,8 +163,8 @@ class MujocoBridge(Node):
         if end is None:
             self.publish_state()
             return
-        self.announce({**end.as_dict(),
-                       "wall_s": round(time.monotonic() - self.episode_started, 4)})
+        end.wall_s = round(time.monotonic() - self.episode_started, 4)
+        self.announce(end)
         self.get_logger().info(f"episode {end.episode} (seed {end.seed}): {end.outcome} after "
                                f"{end.steps} steps, return {end.episode_return:.3f}")
         if self.config.auto_reset:
@@ -173,14 +173,16 @@ class MujocoBridge(Node):
             self.waiting = False
 
     # -- callbacks ------------------------------------------------------------------
-    def on_stamped_command(self, msg: JointState) -> None:
+    def on_stamped_command(self, msg) -> None:
         """lockstep: the command for the waiting observation (same stamp) steps physics;
         any other (a late answer, a hold published while idle) is ignored."""
         if not self.waiting or convert.stamp_to_ns(msg.header.stamp) != self.sim.clock_ns:
             return
         try:
-            command = self.sim.clamp(msg.position)
-        except ValueError as exc:
+            command = Command.decode(topics.COMMAND.read(msg), self.sim.task.action_size,
+                                     self.command_topic)
+            command = self.sim.clamp(command.values)
+        except (RecordError, ValueError) as exc:
             self.get_logger().error(f"rejected command on {self.command_topic}: {exc}",
                                     throttle_duration_sec=1.0)
             return
@@ -210,41 +212,40 @@ class MujocoBridge(Node):
         if waiting is not None:
             response.success, response.message = False, waiting
             return response
-        self.end_running("aborted")
+        self.end_running(Outcome.ABORTED)
         try:
             self.begin_episode()
         except SystemExit:
             response.success, response.message = False, "all configured episodes are done"
             return response
         response.success = True
-        response.message = f"episode {self.sim.episode} seed {self.sim.task.seed}"
+        response.message = ResetReply(self.sim.episode, self.sim.task.seed).encode()
         return response
 
-    def end_running(self, outcome: str) -> None:
+    def end_running(self, outcome: Outcome) -> None:
         """End the episode in progress now (a reset, or the operator's end button)."""
-        if not self.sim.running:
-            return
-        self.announce({"event": "end", "episode": self.sim.episode, "seed": self.sim.task.seed,
-                       "outcome": outcome, "steps": self.sim.task.step_count,
-                       "episode_return": self.sim.task.episode_return})
-        self.sim.running = self.waiting = False
+        end = self.sim.end_running(outcome)
+        if end is not None:
+            self.waiting = False
+            self.announce(end)
+            self.get_logger().info(f"episode {end.episode} ended: {end.outcome}")
 
-    def on_operator_event(self, msg: String) -> None:
-        """The gamepad's episode buttons (see EpisodeButtons); a malformed event is logged,
-        naming the topic, and ignored."""
+    def on_operator_event(self, msg) -> None:
+        """The gamepad's episode buttons (see core EpisodeButtons); a malformed event is
+        logged, naming the topic, and ignored."""
         try:
-            event = convert.json_from_msg(msg).get("event")
-            outcome, begin = self.buttons.press(event, self.sim.running)
-        except (ValueError, AttributeError) as exc:
-            self.get_logger().error(f"ignored a message on /dagger/operator/event: {exc}",
-                                    throttle_duration_sec=1.0)
+            event = topics.OPERATOR_EVENT.read(msg).event
+        except RecordError as exc:
+            self.get_logger().error(f"ignored: {exc}", throttle_duration_sec=1.0)
             return
-        if event in ("success", "failure"):
+        if event.value in ("success", "failure"):
             self.get_logger().info(f"operator marked episode {self.sim.episode} {event}")
-        if outcome is not None:
-            self.end_running(outcome)
-            self.get_logger().info(f"operator ended episode {self.sim.episode}: {outcome}")
-        if begin or (event == "end" and outcome is not None and self.config.auto_reset):
+        end, begin = self.sim.operator_event(event)
+        if end is not None:
+            self.waiting = False
+            self.announce(end)
+            self.get_logger().info(f"operator ended episode {end.episode}: {end.outcome}")
+        if begin:
             self.begin_episode()
 
 

@@ -11,16 +11,13 @@ policy running.
 from __future__ import annotations
 
 from rclpy.node import Node
-from sensor_msgs.msg import JointState
-from std_msgs.msg import String
 
 from dagger_ros.core.policy_runtime import PolicyConfig, PolicyRuntime
+from dagger_ros.core.records import Observation, PolicyAnswer, RecordError
 from dagger_ros.core.tasks import task_class
-from dagger_ros.ros import convert, qos
+from dagger_ros.ros import topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
-
-OBSERVATION_TOPIC = "/dagger/observation"
 
 
 class PolicyNode(Node):
@@ -30,47 +27,45 @@ class PolicyNode(Node):
         task = task_class(self.config.task)
         self.action_names = task.action_names
         self.runtime = PolicyRuntime(len(task.observation_names), len(task.action_names))
-        self.pub_action = self.create_publisher(JointState, "/dagger/policy/action", qos.STREAM)
-        self.pub_status = self.create_publisher(String, "/dagger/policy/status", qos.EVENTS)
-        self.create_subscription(JointState, OBSERVATION_TOPIC, self.on_observation, qos.STREAM)
-        self.create_subscription(String, "/dagger/round", self.on_round, qos.EVENTS)
+        self.pub_action = topics.publisher(self, topics.POLICY_ACTION)
+        self.pub_status = topics.publisher(self, topics.POLICY_STATUS)
+        topics.subscribe(self, topics.OBSERVATION, self.on_observation)
+        topics.subscribe(self, topics.ROUND, self.on_round)
         if self.config.checkpoint:
-            self.load(self.config.checkpoint)
-        self.round = -1
+            self.log_load(self.runtime.load(self.config.checkpoint), self.config.checkpoint)
 
-    def load(self, path: str) -> None:
-        if self.runtime.load(path):
+    def log_load(self, loaded: bool, path: str) -> None:
+        if loaded:
             self.get_logger().info(f"running checkpoint {self.runtime.checkpoint_id} ({path})")
         else:
             kept = self.runtime.checkpoint_id or "none"
             self.get_logger().error(f"refused checkpoint: {self.runtime.last_error}; keeping "
                                     f"the last good policy ({kept})")
 
-    def on_round(self, msg: String) -> None:
-        announcement = convert.json_from_msg(msg)
-        self.round = int(announcement["round"])
-        path = announcement.get("checkpoint_path")
-        if path and path != self.runtime.checkpoint_path:
-            self.load(path)
-        self.pub_status.publish(convert.json_msg({
-            "round": self.round, "checkpoint_id": self.runtime.checkpoint_id,
-            "checkpoint_path": self.runtime.checkpoint_path, "error": self.runtime.last_error}))
-
-    def on_observation(self, msg: JointState) -> None:
+    def on_round(self, msg) -> None:
         try:
-            obs = convert.vector_from_msg(msg, self.runtime.observation_size, OBSERVATION_TOPIC)
-        except convert.VectorSizeError as exc:
-            self.get_logger().error(str(exc), throttle_duration_sec=1.0)
+            announcement = topics.ROUND.read(msg)
+        except RecordError as exc:
+            self.get_logger().error(f"{exc}; ignored")
             return
-        answer = self.runtime.act(obs)
+        loaded, status = self.runtime.on_round(announcement)
+        if loaded is not None:
+            self.log_load(loaded, announcement.checkpoint_path)
+        self.pub_status.publish(topics.POLICY_STATUS.message(status))
+
+    def on_observation(self, msg) -> None:
+        try:
+            obs = Observation.decode(topics.OBSERVATION.read(msg), self.runtime.observation_size,
+                                     topics.OBSERVATION.name)
+        except RecordError as exc:
+            self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
+            return
+        answer = self.runtime.act(obs.values)
         if answer is None:
             return
         mean, spread, uncertainty = answer
-        out = convert.vector_msg(self.action_names, mean, convert.stamp_to_ns(msg.header.stamp),
-                                 msg.header.frame_id)
-        out.velocity = [float(v) for v in spread]
-        out.effort = [uncertainty]
-        self.pub_action.publish(out)
+        out = PolicyAnswer(obs.stamp_ns, obs.frame, mean, spread, uncertainty)
+        self.pub_action.publish(topics.POLICY_ACTION.message(out.encode(self.action_names)))
 
 
 def main() -> None:

@@ -11,18 +11,16 @@ the robot strays beyond takeover_deviation and hands back below handback_deviati
 from __future__ import annotations
 
 from rclpy.node import Node
-from sensor_msgs.msg import JointState, Joy
-from std_msgs.msg import String
+from sensor_msgs.msg import Joy
 
 from dagger_ros.core.experts import make_expert
 from dagger_ros.core.operator import SimOperatorConfig, SimulatedOperator
+from dagger_ros.core.records import Observation, RecordError, frame_episode
 from dagger_ros.core.tasks import make_task
 from dagger_ros.core.teleop import JoyMapping
-from dagger_ros.ros import convert, qos
+from dagger_ros.ros import topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
-
-OBSERVATION_TOPIC = "/dagger/expert_observation"
 
 
 class SimOperatorNode(Node):
@@ -37,32 +35,33 @@ class SimOperatorNode(Node):
                                           task.observation_names, (high - low) / 2.0)
         self.policy_running = False
         self.episode = None
-        self.pub_joy = self.create_publisher(Joy, "/joy", qos.STREAM)
-        self.create_subscription(JointState, OBSERVATION_TOPIC, self.on_observation,
-                                 qos.STREAM)
-        self.create_subscription(String, "/dagger/supervisor/status", self.on_status,
-                                 qos.EVENTS)
+        self.pub_joy = topics.publisher(self, topics.JOY)
+        topics.subscribe(self, topics.EXPERT_OBSERVATION, self.on_observation)
+        topics.subscribe(self, topics.SUPERVISOR_STATUS, self.on_status)
         self.get_logger().info(
             f"simulated operator on '{self.config.joy_preset}' pad: delay "
             f"{self.config.reaction_delay:g} s, takes over beyond "
             f"{self.config.takeover_deviation:g}, hands back below "
             f"{self.config.handback_deviation:g}")
 
-    def on_status(self, msg: String) -> None:
-        self.policy_running = convert.json_from_msg(msg).get("checkpoint_id") is not None
-
-    def on_observation(self, msg: JointState) -> None:
+    def on_status(self, msg) -> None:
         try:
-            obs = convert.vector_from_msg(msg, self.observation_size, OBSERVATION_TOPIC)
-        except convert.VectorSizeError as exc:
-            self.get_logger().error(str(exc), throttle_duration_sec=1.0)
+            self.policy_running = topics.SUPERVISOR_STATUS.read(msg).checkpoint_id is not None
+        except RecordError as exc:
+            self.get_logger().error(f"{exc}; ignored")
+
+    def on_observation(self, msg) -> None:
+        try:
+            obs = Observation.decode(topics.EXPERT_OBSERVATION.read(msg), self.observation_size,
+                                     topics.EXPERT_OBSERVATION.name)
+        except RecordError as exc:
+            self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
             return
-        episode = msg.header.frame_id.split(":")[0]
+        episode = frame_episode(obs.frame)
         if episode != self.episode:
             self.episode = episode
             self.operator.new_episode()
-        stamp = convert.stamp_to_ns(msg.header.stamp)
-        action, takeover = self.operator.step(stamp, obs, self.policy_running)
+        action, takeover = self.operator.step(obs.stamp_ns, obs.values, self.policy_running)
         joy = Joy()
         joy.header.stamp, joy.header.frame_id = msg.header.stamp, msg.header.frame_id
         joy.axes, joy.buttons = self.mapping.encode(action, takeover)

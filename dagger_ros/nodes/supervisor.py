@@ -21,14 +21,19 @@ from __future__ import annotations
 import time
 
 from rclpy.node import Node
-from sensor_msgs.msg import JointState
-from std_msgs.msg import Bool, String
-from std_srvs.srv import SetBool
+from std_msgs.msg import Bool
 
 from dagger_ros.core.experts import EXPERTS
+from dagger_ros.core.records import (
+    Command,
+    ExpertAnswer,
+    PolicyAnswer,
+    RecordError,
+    parse_frame,
+)
 from dagger_ros.core.supervisor import Supervisor, SupervisorConfig
 from dagger_ros.core.tasks import make_task
-from dagger_ros.ros import convert, qos
+from dagger_ros.ros import convert, topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
 
@@ -39,72 +44,67 @@ class SupervisorNode(Node):
         self.config: SupervisorConfig = load_config(self, SupervisorConfig, argv)
         task = make_task(self.config.task)
         self.action_size = task.action_size
+        self.action_names = task.action_names
         low, high = task.action_limits()
         self.core = Supervisor(self.config, low, high, EXPERTS[task.name].name)
         kind, topic, self.encode, _ = convert.command_interface(task.command_kind,
                                                                 self.config.controller_name)
-        self.pub_command = self.create_publisher(kind, topic, qos.STREAM)
-        self.pub_stamped = self.create_publisher(JointState, convert.STAMPED_COMMAND_TOPIC,
-                                                 qos.STREAM)
-        self.action_names = task.action_names
-        self.pub_decision = self.create_publisher(String, "/dagger/decision", qos.STREAM)
-        self.pub_status = self.create_publisher(String, "/dagger/supervisor/status", qos.EVENTS)
-        self.create_subscription(JointState, "/dagger/observation", self.on_observation,
-                                 qos.STREAM)
-        self.create_subscription(JointState, "/dagger/expert/action", self.on_expert, qos.STREAM)
-        self.create_subscription(JointState, "/dagger/policy/action", self.on_policy, qos.STREAM)
-        self.create_subscription(String, "/dagger/policy/status", self.on_policy_status,
-                                 qos.EVENTS)
-        self.create_subscription(String, "/dagger/round", self.on_round, qos.EVENTS)
-        self.pub_estop = self.create_publisher(Bool, "/dagger/estop/state", qos.EVENTS)
-        self.create_subscription(Bool, "/dagger/estop", self.on_estop_topic, qos.STREAM)
-        self.create_service(SetBool, "/dagger/estop", self.on_estop_service)
+        self.pub_command = self.create_publisher(kind, topic, topics.COMMAND.qos)
+        self.pub_stamped = topics.publisher(self, topics.COMMAND)
+        self.pub_decision = topics.publisher(self, topics.DECISION)
+        self.pub_status = topics.publisher(self, topics.SUPERVISOR_STATUS)
+        self.pub_estop = topics.publisher(self, topics.ESTOP_STATE)
+        topics.subscribe(self, topics.OBSERVATION, self.on_observation)
+        topics.subscribe(self, topics.EXPERT_ACTION, self.on_expert)
+        topics.subscribe(self, topics.POLICY_ACTION, self.on_policy)
+        topics.subscribe(self, topics.POLICY_STATUS, self.on_policy_status)
+        topics.subscribe(self, topics.ROUND, self.on_round)
+        topics.subscribe(self, topics.ESTOP, self.on_estop_topic)
+        topics.service(self, topics.ESTOP_SERVICE, self.on_estop_service)
         self.pub_estop.publish(Bool(data=False))
         self.create_timer(min(0.02, 1.0 / self.config.hold_rate_hz), self.on_timer)
         self.holding: str | None = None  # why the robot is being held, while it is
         self.last_hold = 0.0
-        self.announced_round = -1
         self.get_logger().info(f"gating '{self.config.gating}' "
                                f"({self.config.describe_gating()}); commands on {topic}")
 
-    def _vector(self, msg: JointState, topic: str):
-        try:
-            return convert.vector_from_msg(msg, self.action_size, topic)
-        except convert.VectorSizeError as exc:
-            self.get_logger().error(str(exc), throttle_duration_sec=1.0)
-            return None
+    def bad_input(self, exc: RecordError) -> None:
+        self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
 
-    def on_observation(self, msg: JointState, info) -> None:
-        again = self.core.resend(convert.stamp_to_ns(msg.header.stamp), time.monotonic())
+    def on_observation(self, msg, info) -> None:
+        vector = topics.OBSERVATION.read(msg)
+        try:
+            parse_frame(vector.frame, topics.OBSERVATION.name)
+        except RecordError as exc:
+            return self.bad_input(exc)
+        again = self.core.resend(vector.stamp_ns, time.monotonic())
         if again is not None:  # re-sent: its command was lost before the bridge listened
-            self.pub_stamped.publish(convert.vector_msg(self.action_names, again,
-                                                        convert.stamp_to_ns(msg.header.stamp),
-                                                        msg.header.frame_id))
+            self.pub_stamped.publish(topics.COMMAND.message(
+                Command(vector.stamp_ns, vector.frame, again).encode(self.action_names)))
             self.log_events()
             return
-        self.emit(self.core.add_observation(convert.stamp_to_ns(msg.header.stamp),
-                                            msg.header.frame_id, time.monotonic(),
+        self.emit(self.core.add_observation(vector.stamp_ns, vector.frame, time.monotonic(),
                                             convert.delay_s(info)))
 
-    def on_expert(self, msg: JointState, info) -> None:
-        if len(msg.position) == 0:  # the operator answered without a label (deadman, silent)
-            action = None
-        else:
-            action = self._vector(msg, "/dagger/expert/action")
-            if action is None:
-                return
-        takeover = bool(len(msg.effort) and msg.effort[0] > 0.5)
-        self.emit(self.core.add_expert(convert.stamp_to_ns(msg.header.stamp),
-                                       msg.header.frame_id, action, time.monotonic(),
-                                       convert.delay_s(info), takeover))
+    def on_expert(self, msg, info) -> None:
+        try:
+            answer = ExpertAnswer.decode(topics.EXPERT_ACTION.read(msg), self.action_size,
+                                         topics.EXPERT_ACTION.name)
+        except RecordError as exc:
+            return self.bad_input(exc)
+        self.emit(self.core.add_expert(answer.stamp_ns, answer.frame, answer.action,
+                                       time.monotonic(), convert.delay_s(info),
+                                       answer.takeover))
 
-    def on_policy(self, msg: JointState, info) -> None:
-        action = self._vector(msg, "/dagger/policy/action")
-        if action is not None:
-            spread = float(msg.effort[0]) if len(msg.effort) else None
-            self.emit(self.core.add_policy(convert.stamp_to_ns(msg.header.stamp),
-                                           msg.header.frame_id, action, spread,
-                                           time.monotonic(), convert.delay_s(info)))
+    def on_policy(self, msg, info) -> None:
+        try:
+            answer = PolicyAnswer.decode(topics.POLICY_ACTION.read(msg), self.action_size,
+                                         topics.POLICY_ACTION.name)
+        except RecordError as exc:
+            return self.bad_input(exc)
+        self.emit(self.core.add_policy(answer.stamp_ns, answer.frame, answer.action,
+                                       answer.uncertainty, time.monotonic(),
+                                       convert.delay_s(info)))
 
     def on_timer(self) -> None:
         now = time.monotonic()
@@ -133,21 +133,21 @@ class SupervisorNode(Node):
         if command is not None:
             if self.pub_command.get_subscription_count():  # the robot's controller (not a
                 self.pub_command.publish(self.encode(command))  # lockstep bridge)
-            self.pub_stamped.publish(convert.vector_msg(self.action_names, command,
-                                                        record["stamp_ns"], record["frame"]))
-        elif record.get("stale"):
-            self.get_logger().warning(f"dropped the command for {record['frame']}: "
-                                      f"{record['stale']}", throttle_duration_sec=1.0)
-        self.pub_decision.publish(convert.json_msg(record))
+            self.pub_stamped.publish(topics.COMMAND.message(
+                Command(record.stamp_ns, record.frame, command).encode(self.action_names)))
+        elif record.stale:
+            self.get_logger().warning(f"dropped the command for {record.frame}: "
+                                      f"{record.stale}", throttle_duration_sec=1.0)
+        self.pub_decision.publish(topics.DECISION.message(record))
         if self.core.events:
             self.log_events()
 
     def on_estop_topic(self, msg: Bool) -> None:
         if msg.data:  # false on the topic never releases: only the service does
-            self.set_estop(True, "/dagger/estop topic")
+            self.set_estop(True, f"{topics.ESTOP.name} topic")
 
     def on_estop_service(self, request, response):
-        changed = self.set_estop(request.data, "/dagger/estop service")
+        changed = self.set_estop(request.data, f"{topics.ESTOP_SERVICE.name} service")
         response.success = True
         response.message = ("engaged" if request.data else "released") + (
             "" if changed else " (unchanged)")
@@ -155,31 +155,32 @@ class SupervisorNode(Node):
 
     def set_estop(self, engage: bool, origin: str) -> bool:
         changed = self.core.estop.engage(origin) if engage else self.core.estop.release()
-        if changed:
+        if changed:  # (rclpy refuses two severities from one logging call site)
             self.pub_estop.publish(Bool(data=engage))
-            log = self.get_logger().warn if engage else self.get_logger().info
-            log(f"emergency stop {'ENGAGED' if engage else 'released'} by {origin}")
+            if engage:
+                self.get_logger().warning(f"emergency stop ENGAGED by {origin}")
+            else:
+                self.get_logger().info(f"emergency stop released by {origin}")
         return changed
 
-    def on_round(self, msg: String) -> None:
-        announcement = convert.json_from_msg(msg)
-        if announcement.get("checkpoint_id") is None:  # no policy yet: nothing to wait for
-            self.apply_round(int(announcement["round"]), None)
+    def on_round(self, msg) -> None:
+        try:
+            self.publish_status(self.core.on_round(topics.ROUND.read(msg)))
+        except RecordError as exc:
+            self.bad_input(exc)
 
-    def on_policy_status(self, msg: String) -> None:
-        status = convert.json_from_msg(msg)
-        # the policy reports what it actually runs (the last good checkpoint if it refused)
-        self.apply_round(int(status["round"]), status.get("checkpoint_id"))
+    def on_policy_status(self, msg) -> None:
+        try:
+            self.publish_status(self.core.on_policy_status(topics.POLICY_STATUS.read(msg)))
+        except RecordError as exc:
+            self.bad_input(exc)
 
-    def apply_round(self, round_index: int, checkpoint_id) -> None:
-        if round_index < self.announced_round:
+    def publish_status(self, status) -> None:
+        if status is None:
             return
-        self.core.set_round(round_index, checkpoint_id)
-        self.announced_round = round_index
-        self.pub_status.publish(convert.json_msg({"round": round_index, "beta": self.core.gate.beta,
-                                                  "checkpoint_id": checkpoint_id}))
-        self.get_logger().info(f"round {round_index}: beta {self.core.gate.beta:.3f}, "
-                               f"policy {checkpoint_id or 'none'}")
+        self.pub_status.publish(topics.SUPERVISOR_STATUS.message(status))
+        self.get_logger().info(f"round {status.round}: beta {status.beta:.3f}, "
+                               f"policy {status.checkpoint_id or 'none'}")
 
 
 def main() -> None:

@@ -1,19 +1,24 @@
-"""Message <-> ndarray conversions, and the stamp that names an observation.
+"""Message <-> record conversions, and the stamp that names an observation.
 
-Learner-facing vectors (observations, action proposals, task state) travel as
+Learner-facing vectors (observations, action proposals, commands, task state) travel as
 sensor_msgs/JointState used as a stamped, named vector: ``name`` holds the element names,
 ``position`` the values, ``header.stamp`` the identity of the observation the vector
-belongs to or answers (the simulation time at which it was taken; unique in a run), and
-``header.frame_id`` holds ``"<episode>:<step>"`` for people reading the topic.
+belongs to or answers (unique in a run), and ``header.frame_id`` holds
+``"<episode>:<step>"`` for people reading the topic. In core that is a
+:class:`~dagger_ros.core.records.StampedVector`.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Twist
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
+
+from dagger_ros.core.records import StampedVector
 
 
 def stamp_to_ns(stamp: Time) -> int:
@@ -24,30 +29,34 @@ def ns_to_stamp(ns: int) -> Time:
     return Time(sec=int(ns // 1_000_000_000), nanosec=int(ns % 1_000_000_000))
 
 
-def vector_msg(names, values, stamp_ns: int, label: str = "") -> JointState:
+def _floats(values) -> list[float]:
+    if isinstance(values, np.ndarray):
+        return values.astype(float).tolist()
+    return [float(v) for v in values]
+
+
+def joint_state(vector: StampedVector) -> JointState:
+    """The JointState carrying a stamped vector."""
     msg = JointState()
-    msg.header.stamp = ns_to_stamp(stamp_ns)
-    msg.header.frame_id = label
-    msg.name = list(names)
-    msg.position = [float(v) for v in values]
+    msg.header.stamp = ns_to_stamp(vector.stamp_ns)
+    msg.header.frame_id = vector.frame
+    msg.name = list(vector.names)
+    msg.position = _floats(vector.position)
+    if len(vector.velocity):
+        msg.velocity = _floats(vector.velocity)
+    if len(vector.effort):
+        msg.effort = _floats(vector.effort)
     return msg
 
 
-class VectorSizeError(ValueError):
-    """A vector message with the wrong number of elements."""
-
-
-def vector_from_msg(msg: JointState, expected: int, topic: str) -> np.ndarray:
-    """The values of a stamped vector; a wrong length raises VectorSizeError naming topic."""
-    values = np.asarray(msg.position, dtype=float)
-    if values.shape[0] != expected:
-        raise VectorSizeError(f"message on {topic} has {values.shape[0]} values, expected "
-                              f"{expected} (frame {msg.header.frame_id or '?'})")
-    return values
+def stamped_vector(msg: JointState) -> StampedVector:
+    """The stamped vector a JointState carries (values stay array-like, unconverted)."""
+    return StampedVector(stamp_to_ns(msg.header.stamp), msg.header.frame_id, msg.name,
+                         msg.position, msg.velocity, msg.effort)
 
 
 def float_array(values) -> Float64MultiArray:
-    return Float64MultiArray(data=[float(v) for v in values])
+    return Float64MultiArray(data=_floats(values))
 
 
 def twist(values) -> Twist:
@@ -72,31 +81,9 @@ def command_interface(command_kind: str, controller: str) -> tuple[type, str, ob
             lambda m: np.asarray(m.data, dtype=float))
 
 
-#: the command for one observation, stamped with that observation's stamp (the lockstep
-#: simulator pairs commands with observations by it; the robot's own topic carries no stamp)
-STAMPED_COMMAND_TOPIC = "/dagger/command"
-
-
 def delay_s(info) -> float:
     """Seconds between a message's publication (its source timestamp) and now (``info``:
     the MessageInfo rclpy passes a two-argument callback); 0 when the
     middleware does not give a source timestamp."""
-    import time
-
     source = info.get("source_timestamp", 0) if info else 0
     return max(0.0, (time.time_ns() - source) / 1e9) if source else 0.0
-
-
-def json_msg(payload: dict):
-    """A std_msgs/String carrying one JSON object (events, decisions, statuses)."""
-    import json
-
-    from std_msgs.msg import String
-
-    return String(data=json.dumps(payload))
-
-
-def json_from_msg(msg) -> dict:
-    import json
-
-    return json.loads(msg.data)

@@ -1,24 +1,33 @@
-"""``run_node``: the one way every node starts, spins and stops."""
+"""``run_node``: the one way every node starts, spins and stops.
+
+A stop is always clean, whatever the executor: rclpy's own signal handlers are not
+installed; SIGINT and SIGTERM are handled here. The executor spins in short slices so the
+main thread sees the stop within ``SPIN_SLICE_S``; and a watcher thread, woken by the
+signal itself (``signal.set_wakeup_fd``, which works while the main thread is blocked in C
+code), ends the process after ``STOP_GRACE_S`` if the main thread does not: it runs the
+node's ``close`` (a recorder saves its episode in progress) and exits. So no node ever
+ignores SIGTERM, and Ctrl-C on a hung node still stops it.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 
 from dagger_ros.core.config import ConfigError
 
 EXIT_CONFIG = 2
+SPIN_SLICE_S = 0.1  # longest the main thread takes to notice a stop
+STOP_GRACE_S = 5.0  # after a signal: how long the main thread has to stop by itself
+CLEANUP_GRACE_S = 60.0  # ...and to finish its clean-up once it began (a recorder's save)
 
 
 def make_executor():
-    """The executor named by DAGGER_ROS_EXECUTOR: ``single`` (default) or ``events``.
-
-    rclpy's experimental EventsExecutor is faster per hop, but with rclpy 9.1.2 (Kilted
-    wheels) our lockstep graph never stepped under it (its first timer and subscription
-    callbacks did not fire) and it ignored SIGINT; the SingleThreadedExecutor is the default
-    until that is understood. ``events`` stays selectable for measurements.
-    """
+    """The executor named by DAGGER_ROS_EXECUTOR: ``single`` (default) or ``events``."""
     kind = os.environ.get("DAGGER_ROS_EXECUTOR", "single")
     if kind == "events":
         from rclpy.experimental import EventsExecutor
@@ -31,25 +40,89 @@ def make_executor():
     raise ConfigError(f"DAGGER_ROS_EXECUTOR must be 'events' or 'single', got '{kind}'")
 
 
+class StopSignals:
+    """SIGINT/SIGTERM -> ``requested``; a watcher thread enforces the stop if the main
+    thread is stuck (see the module doc)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.requested = threading.Event()
+        self.closing = threading.Event()  # the node's close() runs (a recorder's save)
+        self.done = threading.Event()  # the main thread finished its clean-up
+        self.close: Callable[[], None] | None = None
+        self.code = 0
+        self._read, write = os.pipe()
+        os.set_blocking(write, False)
+        self._old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT,
+                                                                    signal.SIGTERM)}
+        self._old_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        threading.Thread(target=self._watch, name="stop-watcher", daemon=True).start()
+
+    def _on_signal(self, signum, _frame) -> None:  # main thread, between bytecodes
+        self.requested.set()
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                data = os.read(self._read, 64)
+            except OSError:
+                return
+            if not data:
+                return
+            if data and not self.requested.is_set():
+                self.requested.set()
+            if self.done.wait(STOP_GRACE_S):
+                return
+            deadline = time.monotonic() + CLEANUP_GRACE_S
+            while self.closing.is_set() and time.monotonic() < deadline:
+                self.done.wait(0.1)  # saving what it holds is progress: let it finish
+            if self.done.wait(STOP_GRACE_S if not self.closing.is_set() else 0.0):
+                return
+            self._say(f"did not stop within {STOP_GRACE_S:g} s of the signal; exiting now")
+            close, self.close = self.close, None
+            if close is not None:
+                try:
+                    close()
+                except Exception as exc:  # noqa: BLE001 - the process ends regardless
+                    self._say(f"clean-up failed: {exc}")
+            os._exit(self.code or 0)
+
+    def _say(self, text: str) -> None:
+        try:  # stderr may be a pipe whose reader is gone (the launcher was killed)
+            print(f"[{self.name}] {text}", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
+
+    def restore(self) -> None:
+        self.done.set()
+        signal.set_wakeup_fd(self._old_fd)
+        for s, handler in self._old.items():
+            signal.signal(s, handler)
+
+
 def run_node(name: str, factory: Callable[[list[str]], object]) -> None:
     """Init rclpy, build the node with ``factory(argv)``, spin until shutdown, clean up.
 
     A ConfigError (bad YAML, unknown key, wrong type, broken model) ends the process with
-    exit code 2 and one line naming the culprit, not a traceback. Ctrl-C and an external
-    shutdown end it cleanly with exit code 0. A node that finishes its job calls
-    ``rclpy.shutdown()`` itself (or raises SystemExit with its code).
+    exit code 2 and one line naming the culprit, not a traceback. Ctrl-C, SIGTERM and an
+    external shutdown end it cleanly with exit code 0. A node that finishes its job calls
+    ``rclpy.try_shutdown()`` itself (or raises SystemExit with its code).
     """
     import rclpy
     from rclpy.executors import ExternalShutdownException
+    from rclpy.signals import SignalHandlerOptions
 
-    rclpy.init(args=sys.argv)
+    rclpy.init(args=sys.argv, signal_handler_options=SignalHandlerOptions.NO)
+    stop = StopSignals(name)
     node = None
     code = 0
     try:
         node = factory(sys.argv)
+        stop.close = getattr(node, "close", None)
         executor = make_executor()
         executor.add_node(node)
-        executor.spin()
+        while rclpy.ok() and not stop.requested.is_set():
+            executor.spin_once(timeout_sec=SPIN_SLICE_S)
         code = getattr(node, "exit_code", 0)  # a node that ended its own job says how
     except ConfigError as exc:
         print(f"[{name}] configuration error: {exc}", file=sys.stderr, flush=True)
@@ -59,8 +132,8 @@ def run_node(name: str, factory: Callable[[list[str]], object]) -> None:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except Exception as exc:  # noqa: BLE001 - the one place that decides the exit code
-        if not rclpy.ok():
-            # Ctrl-C/SIGTERM shut the context down while a callback was publishing: a stop
+        if not rclpy.ok() or stop.requested.is_set():
+            # a stop shut the context down while a callback was publishing: a stop
             code = getattr(node, "exit_code", 0)
         else:
             import traceback
@@ -70,10 +143,16 @@ def run_node(name: str, factory: Callable[[list[str]], object]) -> None:
                   file=sys.stderr, flush=True)
             code = 1
     finally:
-        if node is not None:
-            close = getattr(node, "close", None)
-            if close is not None:
+        stop.code = code
+        close, stop.close = stop.close, None  # the watcher must not run it a second time
+        if close is not None:
+            stop.closing.set()
+            try:
                 close()
+            finally:
+                stop.closing.clear()
+        if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+        stop.restore()
     sys.exit(code)

@@ -5,7 +5,6 @@ Used by the integration tests, the benchmarks and the CLI to see what the graph 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
@@ -25,6 +24,8 @@ class Listener:
         self.messages: dict[str, list] = {t: [] for t in topics}
         self.arrivals: dict[str, list[float]] = {t: [] for t in topics}
         self.lock = threading.Condition()
+        self.decode_lock = threading.Lock()
+        self.decoded: dict[str, list] = {}
         for topic, kind in topics.items():
             profile = qos.EVENTS if topic == "/episode/event" else qos.EVERY_SAMPLE
             self.node.create_subscription(kind, topic, self._keep(topic), profile)
@@ -47,9 +48,25 @@ class Listener:
                 self.lock.notify_all()
         return callback
 
-    def events(self) -> list[dict]:
+    def records(self, topic, since: int = 0) -> list:
+        """What arrived on ``topic`` (a ros.topics.Topic), decoded into its records (each
+        message decoded once, outside the lock the subscription callbacks need)."""
+        with self.decode_lock:
+            done = self.decoded.setdefault(topic.name, [])
+            with self.lock:
+                new = self.messages[topic.name][len(done):]
+            done.extend(topic.read(m) for m in new)
+            return done[since:]
+
+    def count(self, topic) -> int:
         with self.lock:
-            return [json.loads(m.data) for m in self.messages["/episode/event"]]
+            return len(self.messages[topic.name])
+
+    def events(self) -> list:
+        """The episode events heard (EpisodeStart, EpisodeEnd, EpisodesFinished)."""
+        from dagger_ros.ros import topics
+
+        return self.records(topics.EPISODE_EVENT)
 
     def wait_until(self, predicate, timeout: float) -> bool:
         """Wait (on arrivals, not fixed sleeps) until ``predicate()`` holds or time is up."""

@@ -1,6 +1,5 @@
 """DAgger through the real graph (six node processes): rounds, checkpoints, the dataset."""
 
-import json
 import subprocess
 
 import numpy as np
@@ -10,6 +9,9 @@ from std_msgs.msg import String
 
 from dagger_ros.core.policy_model import load_checkpoint, save_checkpoint
 from dagger_ros.core.recording import read_provenance
+from dagger_ros.core.records import Observation, RoundAnnouncement
+from dagger_ros.core.rounds import read_metrics
+from dagger_ros.ros import topics
 
 from .rosgraph import Listener, start, stop, write_graph
 
@@ -31,9 +33,9 @@ def test_main_job_writes_every_output(run):
     for name in ("graph.yaml", "metrics.jsonl", "bc_metrics.json", "learning_curve.png",
                  "summary.json", "report.md", "logs/graph.log"):
         assert (folder / name).exists(), name
-    rows = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines()]
-    assert [r["round"] for r in rows] == [0, 1]
-    assert [r["beta"] for r in rows] == [1.0, 0.5]
+    rows = read_metrics(folder / "metrics.jsonl")
+    assert [r.round for r in rows] == [0, 1]
+    assert [r.beta for r in rows] == [1.0, 0.5]
     assert "round  labels  DAgger    BC" in stdout
     assert (folder / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -44,19 +46,19 @@ def test_dataset_is_complete_and_traceable(run):
     folder, _ = run
     ds = LeRobotDataset("local/dagger_drive", root=folder / "dataset")
     prov = read_provenance(folder / "dataset")
-    rows = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines()]
+    rows = read_metrics(folder / "metrics.jsonl")
     assert ds.num_episodes == 2 == len(prov)
-    assert ds.num_frames == sum(p["frames"] for p in prov) == rows[-1]["labels"]
+    assert ds.num_frames == sum(p.frames for p in prov) == rows[-1].labels
     table = ds.hf_dataset.with_format("numpy")
     assert list(table["index"]) == list(range(ds.num_frames))  # nothing dropped
     # round 0: expert only, no checkpoint; round 1: the checkpoint trained after round 0
-    assert (prov[0]["round"], prov[0]["checkpoint_id"], prov[0]["beta"]) == (0, None, 1.0)
-    assert prov[0]["policy_frames"] == 0
-    assert (prov[1]["round"], prov[1]["beta"]) == (1, 0.5)
-    assert prov[1]["checkpoint_id"] == rows[0]["checkpoint_id"]
-    assert prov[1]["policy_frames"] > 0 and prov[1]["expert_frames"] > 0
-    assert {p["label_source"] for p in prov} == {"scripted/drive_stanley"}
-    assert [p["seed"] for p in prov] == [0, 1]
+    assert (prov[0].round, prov[0].checkpoint_id, prov[0].beta) == (0, None, 1.0)
+    assert prov[0].policy_frames == 0
+    assert (prov[1].round, prov[1].beta) == (1, 0.5)
+    assert prov[1].checkpoint_id == rows[0].checkpoint_id
+    assert prov[1].policy_frames > 0 and prov[1].expert_frames > 0
+    assert {p.label_source for p in prov} == {"scripted/drive_stanley"}
+    assert [p.seed for p in prov] == [0, 1]
     source = np.asarray(table["source"]).reshape(-1)
     executed, label = np.stack(table["executed_action"]), np.stack(table["action"])
     policy = np.stack(table["policy_action"])
@@ -65,13 +67,13 @@ def test_dataset_is_complete_and_traceable(run):
                                                       [1.5, 2.5]), atol=1e-6)
     ep_round = np.asarray(table["round"]).reshape(-1)
     assert set(ep_round[np.asarray(table["episode_index"]) == 1]) == {1}
-    load_checkpoint(rows[-1]["checkpoint"], 9, 2)  # the last checkpoint is usable
+    load_checkpoint(rows[-1].checkpoint, 9, 2)  # the last checkpoint is usable
 
 
 def test_policy_refuses_bad_checkpoint_and_keeps_the_last_good(tmp_path, run):
     folder, _ = run
-    rows = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines()]
-    good = rows[0]["checkpoint"]
+    rows = read_metrics(folder / "metrics.jsonl")
+    good = rows[0].checkpoint
     policy, _ = load_checkpoint(good)
     policy.observation_names = policy.observation_names[:5]  # a checkpoint for another robot
     policy.weights[0] = policy.weights[0][:, :5, :]
@@ -81,38 +83,24 @@ def test_policy_refuses_bad_checkpoint_and_keeps_the_last_good(tmp_path, run):
     watch = Listener({"/dagger/policy/status": String, "/dagger/policy/action": JointState})
     proc = start(["policy", "--ros-args", "--params-file", str(config)])
     try:
-        pub_round = watch.node.create_publisher(String, "/dagger/round", _events())
-        pub_obs = watch.node.create_publisher(JointState, "/dagger/observation", _stream())
-        pub_round.publish(String(data=json.dumps({"round": 5, "checkpoint_path": str(bad),
-                                                  "checkpoint_id": "x"})))
+        pub_round = topics.publisher(watch.node, topics.ROUND)
+        pub_obs = topics.publisher(watch.node, topics.OBSERVATION)
+        pub_round.publish(topics.ROUND.message(RoundAnnouncement(5, str(bad), "x")))
         assert watch.wait_until(lambda: watch.messages["/dagger/policy/status"], timeout=30)
-        status = json.loads(watch.messages["/dagger/policy/status"][-1].data)
-        assert status["checkpoint_id"] == rows[0]["checkpoint_id"]  # the last good one
-        assert "takes 5 observation values, the task gives 9" in status["error"]
-        from dagger_ros.ros import convert
-
+        status = watch.records(topics.POLICY_STATUS)[-1]
+        assert status.checkpoint_id == rows[0].checkpoint_id  # the last good one
+        assert "takes 5 observation values, the task gives 9" in status.error
         stamp = 0
         while not watch.messages["/dagger/policy/action"] and stamp < 200:
             stamp += 1
-            pub_obs.publish(convert.vector_msg(["o"] * 9, np.zeros(9), stamp, "0:0"))
+            pub_obs.publish(topics.OBSERVATION.message(
+                Observation(stamp, "0:0", np.zeros(9)).encode(["o"] * 9)))
             watch.wait_until(lambda: watch.messages["/dagger/policy/action"], timeout=0.1)
         assert watch.messages["/dagger/policy/action"]  # still driving with the good one
     finally:
         out, err = stop(proc)
         watch.close()
     assert "refused checkpoint" in out + err
-
-
-def _events():
-    from dagger_ros.ros import qos
-
-    return qos.EVENTS
-
-
-def _stream():
-    from dagger_ros.ros import qos
-
-    return qos.STREAM
 
 
 def test_recorder_refuses_a_folder_that_is_not_a_dataset(tmp_path):

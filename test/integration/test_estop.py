@@ -1,7 +1,6 @@
 """Emergency stop through real nodes: it latches, holds explicitly, and only the service
 releases it."""
 
-import json
 import time
 
 import numpy as np
@@ -10,7 +9,7 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, String
 from std_srvs.srv import SetBool
 
-from dagger_ros.ros import qos
+from dagger_ros.ros import qos, topics
 from dagger_ros.ros.watch import Listener
 
 from .rosgraph import start, stop, write_graph
@@ -19,8 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 def decisions(watch):
-    with watch.lock:
-        return [json.loads(m.data) for m in watch.messages["/dagger/decision"]]
+    return watch.records(topics.DECISION)
 
 
 def test_estop_latches_holds_and_releases_only_by_service(tmp_path):
@@ -38,14 +36,14 @@ def test_estop_latches_holds_and_releases_only_by_service(tmp_path):
         while engage.get_subscription_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         engage.publish(Bool(data=True))
-        assert watch.wait_until(lambda: decisions(watch)[-1]["source"] == "hold", timeout=20)
+        assert watch.wait_until(lambda: decisions(watch)[-1].source == "hold", timeout=20)
         engage.publish(Bool(data=False))  # must not release
         n = len(decisions(watch))
         assert watch.wait_until(lambda: len(decisions(watch)) >= n + 50, timeout=20)
         held = decisions(watch)[n:]
-        assert {d["source"] for d in held} == {"hold"}  # still held, and never silent
-        assert {d["reason"] for d in held} == {"estop"}
-        assert all(d["executed_action"] == [0.0, 0.0, 0.0] for d in held)
+        assert {d.source for d in held} == {"hold"}  # still held, and never silent
+        assert {d.reason for d in held} == {"estop"}
+        assert all(d.executed_action == [0.0, 0.0, 0.0] for d in held)
         seen = len(watch.messages["/joint_states"])
         assert watch.wait_until(lambda: len(watch.messages["/joint_states"]) >= seen + 10,
                                 timeout=20), "no /joint_states while held"
@@ -58,7 +56,7 @@ def test_estop_latches_holds_and_releases_only_by_service(tmp_path):
         while not future.done() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert future.result().message == "released"
-        assert watch.wait_until(lambda: decisions(watch)[-1]["source"] == "expert", timeout=20)
+        assert watch.wait_until(lambda: decisions(watch)[-1].source == "expert", timeout=20)
         states = [m.data for m in watch.messages["/dagger/estop/state"]]
         assert states[-2:] == [True, False]
     finally:

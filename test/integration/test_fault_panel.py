@@ -5,7 +5,6 @@ with a constant policy (every member outputs 0.3 m/s straight ahead), so whose c
 reached the robot is plain to see in every decision record.
 """
 
-import json
 import signal
 import time
 
@@ -15,12 +14,12 @@ import pytest
 from geometry_msgs.msg import Twist
 from std_msgs.msg import String
 
-from dagger_ros.core import journal
 from dagger_ros.core.policy_model import EnsemblePolicy, load_checkpoint, save_checkpoint
-from dagger_ros.core.recording import open_dataset, read_provenance
+from dagger_ros.core.recording import journal, open_dataset, read_provenance
+from dagger_ros.core.records import RoundAnnouncement
 from dagger_ros.core.rounds import checkpoint_id
 from dagger_ros.core.tasks import task_class
-from dagger_ros.ros import qos
+from dagger_ros.ros import topics
 from dagger_ros.ros.watch import Listener
 
 from .rosgraph import start, stop, write_graph
@@ -66,15 +65,13 @@ def graph(tmp_path, stepping="lockstep", nodes=("mujoco_bridge", "expert", "poli
 
 def announce_round(watch, ckpt):
     """What the trainer does: round 1 with this checkpoint (latched, as the trainer's)."""
-    pub = watch.node.create_publisher(String, "/dagger/round", qos.EVENTS)
-    pub.publish(String(data=json.dumps({"round": 1, "checkpoint_path": ckpt,
-                                        "checkpoint_id": checkpoint_id(ckpt)})))
+    pub = topics.publisher(watch.node, topics.ROUND)
+    pub.publish(topics.ROUND.message(RoundAnnouncement(1, ckpt, checkpoint_id(ckpt))))
     return pub
 
 
 def decisions(watch, since=0):
-    with watch.lock:
-        return [json.loads(m.data) for m in watch.messages["/dagger/decision"][since:]]
+    return watch.records(topics.DECISION, since)
 
 
 def node_process(run, name) -> psutil.Process:
@@ -92,7 +89,7 @@ def every_observation_decided(records):
     observation that got no decision (and no command)."""
     steps: dict[int, list[int]] = {}
     for r in records:
-        episode, step = map(int, r["frame"].split(":"))
+        episode, step = map(int, r.frame.split(":"))
         steps.setdefault(episode, []).append(step)
     return all(sorted(s) == list(range(min(s), max(s) + 1)) for s in steps.values())
 
@@ -107,18 +104,18 @@ def kill_and_recover(tmp_path, name, fallback_reason, recovered):
     failed = None
     try:
         announce_round(watch, ckpt)
-        if not watch.wait_until(lambda: sum(d["source"] == "policy"
+        if not watch.wait_until(lambda: sum(d.source == "policy"
                                             for d in decisions(watch)) >= 30, timeout=90):
             failed = "the policy never drove 30 steps"
         else:
             node_process(run, name).send_signal(signal.SIGKILL)
             n = len(decisions(watch))
-            if not watch.wait_until(lambda: any(d["reason"] == fallback_reason
+            if not watch.wait_until(lambda: any(d.reason == fallback_reason
                                                 for d in decisions(watch, n)), timeout=30):
                 failed = f"no '{fallback_reason}' decision after the kill"
             else:
                 k = n + next(i for i, d in enumerate(decisions(watch, n))
-                             if d["reason"] == fallback_reason)
+                             if d.reason == fallback_reason)
                 if not watch.wait_until(lambda: any(recovered(d) for d in decisions(watch, k)),
                                         timeout=60):
                     failed = f"'{name}' never recovered after its restart"
@@ -128,8 +125,8 @@ def kill_and_recover(tmp_path, name, fallback_reason, recovered):
         _, err = stop(run)
         watch.close()
     if failed:  # say what the graph did, so a failure names its cause
-        sources = {s: sum(d["source"] == s for d in seen) for s in ("policy", "expert", "hold")}
-        reasons = sorted({d["reason"] for d in seen})
+        sources = {s: sum(d.source == s for d in seen) for s in ("policy", "expert", "hold")}
+        reasons = sorted({d.reason for d in seen})
         pytest.fail(f"{failed}: {len(seen)} decisions {sources}, reasons {reasons}; "
                     f"launcher log tail:\n{err[-4000:]}")
     assert f"node '{name}' died with exit code -9" in err and "restarting it" in err
@@ -139,21 +136,21 @@ def kill_and_recover(tmp_path, name, fallback_reason, recovered):
 
 def test_policy_killed_expert_takes_over_and_restarted_policy_resumes(tmp_path):
     after = kill_and_recover(tmp_path, "policy", "policy_timeout",
-                             lambda d: d["source"] == "policy")
-    handed = [d for d in after if d["reason"] == "policy_timeout"]
-    assert {d["source"] for d in handed} == {"expert"}
-    assert all(d["executed_action"] == d["expert_action"] for d in handed)
-    back = [d for d in after if d["source"] == "policy"]
-    assert np.allclose(back[0]["executed_action"], POLICY_ACTION, atol=1e-5)
+                             lambda d: d.source == "policy")
+    handed = [d for d in after if d.reason == "policy_timeout"]
+    assert {d.source for d in handed} == {"expert"}
+    assert all(d.executed_action == d.expert_action for d in handed)
+    back = [d for d in after if d.source == "policy"]
+    assert np.allclose(back[0].executed_action, POLICY_ACTION, atol=1e-5)
 
 
 def test_expert_killed_robot_held_until_it_answers_again(tmp_path):
     after = kill_and_recover(tmp_path, "expert", "expert_timeout",
-                             lambda d: d["expert_action"] is not None)
-    held = [d for d in after if d["reason"] == "expert_timeout"]
-    assert {d["source"] for d in held} == {"hold"}
-    assert all(d["executed_action"] == [0.0, 0.0] and d["sent"] for d in held)
-    assert all(d["expert_action"] is None for d in held)  # recorded as unlabelled
+                             lambda d: d.expert_action is not None)
+    held = [d for d in after if d.reason == "expert_timeout"]
+    assert {d.source for d in held} == {"hold"}
+    assert all(d.executed_action == [0.0, 0.0] and d.sent for d in held)
+    assert all(d.expert_action is None for d in held)  # recorded as unlabelled
 
 
 def test_recorder_sigkilled_dataset_intact_and_restart_appends(tmp_path):
@@ -165,8 +162,7 @@ def test_recorder_sigkilled_dataset_intact_and_restart_appends(tmp_path):
     run = start(["dagger-ros", "run", "--config", str(config)])
 
     def saved():
-        with watch.lock:
-            return [json.loads(m.data) for m in watch.messages["/dagger/recorder/saved"]]
+        return watch.records(topics.RECORDER_SAVED)
 
     try:
         announce_round(watch, ckpt)
@@ -184,13 +180,13 @@ def test_recorder_sigkilled_dataset_intact_and_restart_appends(tmp_path):
     total = dataset.meta.total_frames
     assert [int(i) for i in dataset.hf_dataset["index"]] == list(range(total))
     prov = read_provenance(root)
-    assert [p["episode_index"] for p in prov] == list(range(dataset.meta.total_episodes))
-    assert sum(p["frames"] for p in prov) == total
-    announced = {s["episode_index"] for s in saved()}
-    assert announced <= {p["episode_index"] for p in prov}  # nothing announced was lost
+    assert [p.episode_index for p in prov] == list(range(dataset.meta.total_episodes))
+    assert sum(p.frames for p in prov) == total
+    announced = {s.episode_index for s in saved()}
+    assert announced <= {p.episode_index for p in prov}  # nothing announced was lost
     for p in prov:  # every saved episode is whole: steps 0..n-1 of one sim episode
-        rows = dataset.hf_dataset.filter(lambda r, e=p["episode_index"]: r["episode_index"] == e)
-        assert list(rows["frame_index"]) == list(range(p["frames"]))
+        rows = dataset.hf_dataset.filter(lambda r, e=p.episode_index: r["episode_index"] == e)
+        assert list(rows["frame_index"]) == list(range(p.frames))
 
 
 def test_trainer_killed_last_checkpoint_stays_and_collection_goes_on(tmp_path):
@@ -211,10 +207,11 @@ def test_trainer_killed_last_checkpoint_stays_and_collection_goes_on(tmp_path):
     def status():
         with watch.lock:
             msgs = watch.messages["/dagger/policy/status"]
-            return json.loads(msgs[-1].data) if msgs else {}
+            return topics.POLICY_STATUS.read(msgs[-1]) if msgs else None
 
     try:
-        assert watch.wait_until(lambda: status().get("round", 0) >= 2, timeout=180)
+        assert watch.wait_until(lambda: status() is not None and status().round >= 2,
+                                timeout=180)
         node_process(run, "trainer").send_signal(signal.SIGKILL)
         saved_before = len(watch.messages["/dagger/recorder/saved"])
         n = len(decisions(watch))
@@ -223,13 +220,13 @@ def test_trainer_killed_last_checkpoint_stays_and_collection_goes_on(tmp_path):
             timeout=90), "collection stopped with the trainer"
         # read only now: a round the trainer announced just before it died may still have
         # reached the policy after the kill; from then on nothing can change it
-        running = status()["checkpoint_id"]
+        running = status().checkpoint_id
         after = decisions(watch, n)
     finally:
         out, err = stop(run)
         watch.close()
     assert "node 'trainer' died with exit code -9" in err and "goes on without it" in err
-    used = {(d["source"], d["checkpoint_id"]) for d in after}
+    used = {(d.source, d.checkpoint_id) for d in after}
     assert running and ("policy", running) in used, f"policy running {running}; used {used}"
     checkpoints = [p for p in (tmp_path / "run" / "checkpoints").iterdir()
                    if not p.name.startswith(".")]
@@ -260,8 +257,8 @@ def test_supervisor_paused_delayed_commands_are_dropped_not_burst(tmp_path):
     finally:
         stop(run)
         watch.close()
-    stale = [d for d in after if d["reason"] == "stale_input"]
-    assert len(stale) >= 20 and not any(d["sent"] for d in stale)
+    stale = [d for d in after if d.reason == "stale_input"]
+    assert len(stale) >= 20 and not any(d.sent for d in stale)
     first = arrivals[0]
     burst = [t for t in arrivals if t - first < 0.1]
     assert len(burst) <= 8, f"{len(burst)} commands within 100 ms after the pause"
@@ -291,7 +288,7 @@ def test_supervisor_paused_in_lockstep_the_simulation_steps_on(tmp_path):
     finally:
         out, err = stop(run)
         watch.close()
-    stale = [d for d in after if d["reason"] == "stale_input"]
+    stale = [d for d in after if d.reason == "stale_input"]
     assert stale, (f"the pause made no input stale, the test saw no fault: {len(after)} "
                    f"decisions after it, reasons {sorted({d['reason'] for d in after})}")
     assert moved_on, f"the lockstep graph stalled after the pause ({len(after)} decisions)"

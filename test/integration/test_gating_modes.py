@@ -24,45 +24,45 @@ def run_mode(tmp_path, supervisor, steps=300, nodes=("mujoco_bridge", "expert", 
     config, ckpt = graph(tmp_path, nodes=nodes, supervisor=supervisor, **sections)
     watch = Listener({"/dagger/decision": String, "/dagger/observation": JointState})
     run = start(["dagger-ros", "run", "--config", str(config)])
-    proposed = lambda: any(d["policy_action"] is not None for d in decisions(watch))  # noqa: E731
+    proposed = lambda: any(d.policy_action is not None for d in decisions(watch))  # noqa: E731
     try:
         for _ in range(30):  # the trainer's announcement is latched; re-sent like a retry
             announce_round(watch, ckpt)
             if watch.wait_until(proposed, timeout=3.0):
                 break
-        assert watch.wait_until(lambda: sum(d["policy_action"] is not None
+        assert watch.wait_until(lambda: sum(d.policy_action is not None
                                             for d in decisions(watch)) >= steps, timeout=120)
         every = decisions(watch)
     finally:
         stdout, err = stop(run)
         watch.close()
-    assert all(d["gating"] == supervisor["gating"] for d in every)
-    return [d for d in every if d["policy_action"] is not None], every
+    assert all(d.gating == supervisor["gating"] for d in every)
+    return [d for d in every if d.policy_action is not None], every
 
 
 def test_safe_mode_expert_takes_over_on_discrepancy(tmp_path):
     out, _ = run_mode(tmp_path, {"gating": "safe", "safe_threshold": 0.3})
-    assert {d["reason"] for d in out} <= {"discrepancy", "handback"}
-    took = [d for d in out if d["source"] == "expert"]
-    assert took and all(d["value"] > 0.3 * 0.5 and d["threshold"] in (0.3, 0.15)
+    assert {d.reason for d in out} <= {"discrepancy", "handback"}
+    took = [d for d in out if d.source == "expert"]
+    assert took and all(d.value > 0.3 * 0.5 and d.threshold in (0.3, 0.15)
                         for d in took)
-    assert all(d["expert_action"] is not None for d in out)  # the expert labels every state
-    assert any(d["intervention"] for d in out)
+    assert all(d.expert_action is not None for d in out)  # the expert labels every state
+    assert any(d.intervention for d in out)
 
 
 def test_uncertainty_mode_labels_only_where_the_expert_is_asked(tmp_path):
     # the constant policy's members agree exactly (spread 0): below any threshold
     out, _ = run_mode(tmp_path, {"gating": "uncertainty", "uncertainty_threshold": 0.05})
-    assert {d["reason"] for d in out} == {"uncertainty"}
-    assert all(d["source"] == "policy" and d["expert_action"] is None for d in out)
-    assert all(d["threshold"] == 0.05 and d["value"] == 0.0 for d in out)
+    assert {d.reason for d in out} == {"uncertainty"}
+    assert all(d.source == "policy" and d.expert_action is None for d in out)
+    assert all(d.threshold == 0.05 and d.value == 0.0 for d in out)
 
 
 def test_noise_mode_executes_the_expert_with_noise_and_records_it_clean(tmp_path):
     out, _ = run_mode(tmp_path, {"gating": "noise", "noise_scale": 1.0})
-    assert {d["reason"] for d in out} == {"dart_noise"}
-    executed = np.array([d["executed_action"] for d in out])
-    label = np.array([d["expert_action"] for d in out])
+    assert {d.reason for d in out} == {"dart_noise"}
+    executed = np.array([d.executed_action for d in out])
+    label = np.array([d.expert_action for d in out])
     assert np.all(np.abs(executed - label).max(axis=1) > 0)  # noise went to the robot
     assert np.std(executed - label, axis=0)[0] > 0.05  # scaled to the policy's error
 
@@ -70,10 +70,10 @@ def test_noise_mode_executes_the_expert_with_noise_and_records_it_clean(tmp_path
 def test_budget_mode_asks_while_its_budget_lasts_then_stops(tmp_path):
     # (the exact count is unit-tested; a listener may join after the first decisions)
     out, every = run_mode(tmp_path, {"gating": "budget", "label_budget": 40}, steps=300)
-    assert sum(d["expert_action"] is not None for d in every) <= 40
-    first = next(i for i, d in enumerate(every) if d["reason"] == "budget_exhausted")
-    assert all(d["expert_action"] is None for d in every[first:])  # no label after that
-    assert every[-1]["reason"] == "budget_exhausted" and every[-1]["source"] == "policy"
+    assert sum(d.expert_action is not None for d in every) <= 40
+    first = next(i for i, d in enumerate(every) if d.reason == "budget_exhausted")
+    assert all(d.expert_action is None for d in every[first:])  # no label after that
+    assert every[-1].reason == "budget_exhausted" and every[-1].source == "policy"
 
 
 def test_human_gated_with_the_simulated_operator_through_joy(tmp_path):
@@ -84,12 +84,12 @@ def test_human_gated_with_the_simulated_operator_through_joy(tmp_path):
         expert={"source": "joy", "joy_sync": True},
         sim_operator={"reaction_delay": 0.1, "takeover_deviation": 0.2,
                       "handback_deviation": 0.05})
-    reasons = {d["reason"] for d in out}
+    reasons = {d.reason for d in out}
     assert {"operator_takeover", "autonomous"} <= reasons
-    assert any(d["intervention"] for d in out)
+    assert any(d.intervention for d in out)
     for d in out:  # labels exactly where the operator had control
-        assert (d["expert_action"] is not None) == (d["reason"] == "operator_takeover")
-    assert {d["label_source"] for d in out} == {"operator/sim"}
+        assert (d.expert_action is not None) == (d.reason == "operator_takeover")
+    assert {d.label_source for d in out} == {"operator/sim"}
 
 
 def test_bad_joy_message_is_named_and_the_robot_held(tmp_path):
@@ -115,14 +115,14 @@ def test_bad_joy_message_is_named_and_the_robot_held(tmp_path):
         out, err = stop(run)
         watch.close()
     assert "Joy message on /joy has 2 axes; the 'xbox' mapping needs 4" in out
-    assert all(d["source"] == "hold" and d["executed_action"] == [0.0, 0.0] for d in held)
-    assert {d["reason"] for d in held} <= {"no_label", "expert_timeout"}
+    assert all(d.source == "hold" and d.executed_action == [0.0, 0.0] for d in held)
+    assert {d.reason for d in held} <= {"no_label", "expert_timeout"}
 
 
 def test_async_mode_queues_the_policys_states_unlabelled(tmp_path):
     out, _ = run_mode(tmp_path, {"gating": "async"})
-    assert {d["reason"] for d in out} == {"async_queued"}
-    assert all(d["source"] == "policy" and d["expert_action"] is None for d in out)
+    assert {d.reason for d in out} == {"async_queued"}
+    assert all(d.source == "policy" and d.expert_action is None for d in out)
 
 
 def test_gamepad_buttons_start_mark_and_end_episodes(tmp_path):
@@ -150,7 +150,7 @@ def test_gamepad_buttons_start_mark_and_end_episodes(tmp_path):
         deadline = time.monotonic() + 30
         while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
-        started = lambda: any(e["event"] == "start" for e in watch.events())  # noqa: E731
+        started = lambda: any(e.EVENT == "start" for e in watch.events())  # noqa: E731
         for _ in range(20):  # as a person would, press again until something happens
             press()
             press(7)  # START
@@ -161,16 +161,16 @@ def test_gamepad_buttons_start_mark_and_end_episodes(tmp_path):
         assert watch.wait_until(lambda: len(decisions(watch)) >= 10, timeout=30)
         press(0)  # A: success
         press(6)  # BACK: end
-        assert watch.wait_until(lambda: any(e["event"] == "end" for e in watch.events()),
+        assert watch.wait_until(lambda: any(e.EVENT == "end" for e in watch.events()),
                                 timeout=30)
-        assert watch.wait_until(lambda: any(e["event"] == "end" and e["outcome"] == "success"
+        assert watch.wait_until(lambda: any(e.EVENT == "end" and e.outcome == "success"
                                             for e in watch.events()), timeout=10)
-        end = [e for e in watch.events() if e["event"] == "end"][-1]
+        end = [e for e in watch.events() if e.EVENT == "end"][-1]
     finally:
         out, err = stop(run)
         watch.close()
     # a START pressed again (as a person does when nothing seems to happen) aborts and
     # restarts; the episode ended by BACK is the one marked
-    assert end["outcome"] == "success"
+    assert end.outcome == "success"
     assert "operator pressed 'start'" in out
-    assert f"operator ended episode {end['episode']}: success" in out
+    assert f"operator ended episode {end.episode}: success" in out

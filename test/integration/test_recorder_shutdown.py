@@ -1,6 +1,5 @@
 """Ctrl-C in the middle of an episode: the recorder saves it, whole, as interrupted."""
 
-import json
 import signal
 
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 from std_msgs.msg import String
 
 from dagger_ros.core.recording import read_provenance
+from dagger_ros.core.records import SavedEpisode
 from dagger_ros.ros.watch import Listener
 
 from .rosgraph import start, stop, write_graph
@@ -38,9 +38,9 @@ def test_ctrl_c_mid_episode_saves_it_as_interrupted(tmp_path):
 
     ds = LeRobotDataset("local/dagger_ros", root=root)
     [prov] = read_provenance(root)
-    assert prov["outcome"] == "interrupted" and prov["seed"] == 0
-    assert ds.num_episodes == 1 and ds.num_frames == prov["frames"] >= 200
+    assert prov.outcome == "interrupted" and prov.seed == 0
+    assert ds.num_episodes == 1 and ds.num_frames == prov.frames >= 200
     table = ds.hf_dataset.with_format("numpy")
     assert list(table["frame_index"]) == list(range(ds.num_frames))  # contiguous from 0
     assert np.all(np.isfinite(np.stack(table["action"])))
-    json.dumps(prov)
+    assert SavedEpisode.decode(prov.encode(), "test") == prov  # a record that round-trips

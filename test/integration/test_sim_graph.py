@@ -21,7 +21,7 @@ EVENT = "/episode/event"
 
 
 def ends(listener):
-    return [e for e in listener.events() if e["event"] == "end"]
+    return [e for e in listener.events() if e.EVENT == "end"]
 
 
 def graph(tmp_path, task, **bridge):
@@ -49,9 +49,10 @@ def test_expert_solves_seeded_episodes_through_ros(tmp_path, listener, task, epi
     assert run.returncode == 0, out + err
     assert listener.wait_until(lambda: len(ends(listener)) == episodes, timeout=10)
     done = ends(listener)
-    assert [e["seed"] for e in done] == list(range(500, 500 + episodes))
-    assert all(e["outcome"] == "success" for e in done), done
-    assert listener.events()[-1] == {"event": "finished", "episodes": episodes}
+    assert [e.seed for e in done] == list(range(500, 500 + episodes))
+    assert all(e.outcome == "success" for e in done), done
+    last = listener.events()[-1]
+    assert last.EVENT == "finished" and last.episodes == episodes
 
 
 def test_expert_answers_name_the_observation_they_answer(tmp_path, listener):
@@ -89,7 +90,7 @@ def test_lockstep_same_seed_same_episodes(tmp_path, listener):
         out, err = run.communicate(timeout=120)
         assert run.returncode == 0, out + err
         assert listener.wait_until(lambda b=before: len(ends(listener)) == b + 4, timeout=10)
-        results.append([(e["seed"], e["steps"], e["episode_return"])
+        results.append([(e.seed, e.steps, e.episode_return)
                         for e in ends(listener)[before:]])
     assert results[0] == results[1]
 
@@ -119,7 +120,7 @@ def test_realtime_expert_still_succeeds(tmp_path, listener):
     out, err = run.communicate(timeout=120)
     assert run.returncode == 0, out + err
     assert listener.wait_until(lambda: len(ends(listener)) == 3, timeout=10)
-    assert sum(e["outcome"] == "success" for e in ends(listener)) >= 2
+    assert sum(e.outcome == "success" for e in ends(listener)) >= 2
 
 
 def test_reset_service_starts_next_seed(tmp_path, listener):
@@ -138,9 +139,9 @@ def test_reset_service_starts_next_seed(tmp_path, listener):
             time.sleep(0.05)
         assert future.done() and future.result().success
         assert future.result().message == "episode 1 seed 41"
-        assert listener.wait_until(lambda: any(e.get("outcome") == "aborted"
+        assert listener.wait_until(lambda: any(getattr(e, "outcome", None) == "aborted"
                                                for e in listener.events()), timeout=10)
-        starts = [e["seed"] for e in listener.events() if e["event"] == "start"]
+        starts = [e.seed for e in listener.events() if e.EVENT == "start"]
         assert starts[:2] == [40, 41]
     finally:
         stop(run)
@@ -205,12 +206,16 @@ def test_cli_rejects_bad_graph_before_starting_anything(tmp_path):
 
 
 def test_expert_rejects_observation_of_wrong_length(tmp_path, listener):
-    from dagger_ros.ros import convert, qos
+    from dagger_ros.core.records import Observation
+    from dagger_ros.ros import convert, topics
+
+    def observation(names, values, stamp, frame):
+        return topics.EXPERT_OBSERVATION.message(Observation(stamp, frame, values).encode(names))
 
     config = write_graph(tmp_path / "e.yaml", {"expert": {"task": "reach"}})
     proc = start(["expert", "--ros-args", "--params-file", str(config)])
     try:
-        pub = listener.node.create_publisher(JointState, "/dagger/expert_observation", qos.STREAM)
+        pub = topics.publisher(listener.node, topics.EXPERT_OBSERVATION)
         deadline = time.monotonic() + 30
         while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -224,11 +229,11 @@ def test_expert_rejects_observation_of_wrong_length(tmp_path, listener):
         stamp = 1000
         while not answered() and time.monotonic() < deadline:
             stamp += 1
-            pub.publish(convert.vector_msg(["x"] * 12, good, stamp, "0:1"))
+            pub.publish(observation(["x"] * 12, good, stamp, "0:1"))
             listener.wait_until(answered, timeout=0.2)
         assert answered()
-        pub.publish(convert.vector_msg(["a"] * 5, np.zeros(5), 123, "0:2"))
-        pub.publish(convert.vector_msg(["x"] * 12, good, 5000, "0:3"))
+        pub.publish(observation(["a"] * 5, np.zeros(5), 123, "0:2"))
+        pub.publish(observation(["x"] * 12, good, 5000, "0:3"))
         # in-order delivery: once 5000 is answered, the bad one was handled before it
         assert listener.wait_until(lambda: 5000 in answered(), timeout=20)
         assert 123 not in answered()

@@ -17,18 +17,18 @@ import numpy as np
 
 from dagger_ros.core.recording import DatasetWriteError, DatasetWriter, Frame
 
+sys.path.insert(0, str(Path(__file__).parent))
+from sample_records import decision, end  # noqa: E402
+
 OBS, ACT = ["a", "b", "c"], ["u", "v"]
 
 
 def frames(episode: int, steps: int, base: int) -> list[Frame]:
     out = []
     for s in range(steps):
-        decision = {"stamp_ns": base + s, "source": "expert", "reason": "beta_draw",
-                    "round": 0, "beta": 1.0, "checkpoint_id": None, "gating": "beta",
-                    "label_source": "scripted/x", "expert_action": [float(s), 1.0],
-                    "policy_action": None, "executed_action": [float(s), 1.0],
-                    "uncertainty": None}
-        out.append(Frame(base + s, episode, s, np.full(3, s, float), decision))
+        record = decision(base + s, expert_action=[float(s), 1.0], beta=1.0,
+                          label=f"{episode}:{s}")
+        out.append(Frame(base + s, episode, s, np.full(3, s, float), record))
     return out
 
 
@@ -73,7 +73,7 @@ def arm(point: str) -> None:
     elif point == "provenance_torn":
         def append(self, record):
             with open(self.root / "meta/dagger_episodes.jsonl", "a") as fh:
-                fh.write(json.dumps(record)[:20])
+                fh.write(record.encode()[:20])
             die()
 
         DatasetWriter._append_provenance = append
@@ -98,19 +98,16 @@ def main() -> None:
     writer = DatasetWriter(root, "local/crash", 50, OBS, ACT)
     start = writer.episodes
     for e in range(start, start + before):
-        writer.write_episode(frames(e, 20 + e, 10_000 * e), {"episode": e, "seed": e,
-                                                          "outcome": "success"}, "t")
+        writer.write_episode(frames(e, 20 + e, 10_000 * e), end(e, e, "success", 20 + e), "t")
     arm(point)
     e = start + before
     try:
-        writer.write_episode(frames(e, 3000, 10_000 * e), {"episode": e, "seed": e,
-                                                       "outcome": "success"}, "t")
+        writer.write_episode(frames(e, 3000, 10_000 * e), end(e, e, "success", 3000), "t")
     except DatasetWriteError as exc:
         resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
         print(f"WRITE ERROR: {exc}", flush=True)
         # the folder is consistent again: a smaller episode now fits and is saved
-        writer.write_episode(frames(e, 5, 10_000 * e), {"episode": e, "seed": e,
-                                                     "outcome": "success"}, "t")
+        writer.write_episode(frames(e, 5, 10_000 * e), end(e, e, "success", 5), "t")
         print(f"EPISODES {writer.episodes}", flush=True)
         return
     print("NOT KILLED", flush=True)

@@ -87,5 +87,9 @@ def test_operator_episode_buttons():
     assert buttons.press("end", running=True) == ("aborted", False)  # no mark: aborted
     buttons.press("failure", running=True)
     assert buttons.press("start", running=True) == ("aborted", True)  # restart: aborted
-    with pytest.raises(ValueError, match="unknown operator event 'jump'"):
-        buttons.press("jump", running=True)
+    # an unknown button never reaches them: decoding the event names topic and value
+    from dagger_ros.core.records import OperatorEvent, RecordError
+
+    with pytest.raises(RecordError, match="/dagger/operator/event: 'event' = 'jump' is not a "
+                       "known OperatorEventKind"):
+        OperatorEvent.decode('{"event": "jump", "stamp_ns": 1}', "/dagger/operator/event")

@@ -54,12 +54,20 @@ def test_a_failed_graph_is_named_and_the_methods_already_run_are_kept(tmp_path, 
 
 
 def test_reuse_keeps_a_finished_method(tmp_path):
+    from dagger_ros.core.records import RoundMetrics
+
     folder = tmp_path / "c" / compare.folder_name("SafeDAgger")
     folder.mkdir(parents=True)
-    (folder / "metrics.jsonl").write_text('{"round": 0, "labels": 5, "success_rate": 1.0}\n')
+    row = RoundMetrics(round=0, beta=1.0, episodes=1, labels=5, collected_success=1.0,
+                       policy_frames=0, intervention_rate=None, interventions=0, handoffs=0,
+                       operator_time_s=0.0, autonomous_share=0.0, checkpoint="x",
+                       checkpoint_id="id", train={}, success_rate=1.0, mean_return=0.5,
+                       eval_episodes=2)
+    (folder / "metrics.jsonl").write_text(row.encode() + "\n")
     args = argparse.Namespace(out=str(tmp_path / "c"), reuse=True)
     rows = compare.run_method(args, "SafeDAgger", "sim_dagger_drive", {})
-    assert rows == [{"round": 0, "labels": 5, "success_rate": 1.0}]
+    assert rows == [row.as_dict()]
+    assert (rows[0]["labels"], rows[0]["success_rate"]) == (5, 1.0)
 
 
 @pytest.mark.parametrize("method", list(compare.METHODS))

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from dagger_ros.core import journal
 from dagger_ros.core.recording import (
     PROVENANCE_FILE,
     DatasetError,
     DatasetWriter,
+    journal,
     load_training_data,
     open_dataset,
     read_provenance,
@@ -36,7 +36,7 @@ def check_intact(root, episodes):
     assert [int(i) for i in dataset.hf_dataset["index"]] == list(range(dataset.meta.total_frames))
     assert dataset.meta.total_frames == sum(20 + e for e in range(episodes))
     prov = read_provenance(root)
-    assert [p["episode_index"] for p in prov] == list(range(episodes))
+    assert [p.episode_index for p in prov] == list(range(episodes))
     obs, act, ids = load_training_data(root, "local/crash")
     assert len(obs) == dataset.meta.total_frames
 

@@ -4,9 +4,16 @@ import json
 
 import numpy as np
 
-from dagger_ros.core import journal
-from dagger_ros.core.recording import DatasetWriter, Frame, load_training_data, open_dataset
-from dagger_ros.core.relabel import LABELS_FILE, relabel
+from dagger_ros.core.recording import (
+    DatasetWriter,
+    Frame,
+    journal,
+    load_training_data,
+    open_dataset,
+)
+from dagger_ros.core.recording.labels import LABELS_FILE, relabel
+
+from .sample_records import decision, end
 
 OBS, ACT = ["a", "b", "c"], ["u", "v"]
 
@@ -15,12 +22,9 @@ def frames(episode, steps, base, labelled_every=2):
     out = []
     for s in range(steps):
         label = [1.0, 1.0] if s % labelled_every == 0 else None
-        decision = {"stamp_ns": base + s, "source": "policy", "reason": "async_queued",
-                    "round": 1, "beta": 0.0, "checkpoint_id": "ck", "gating": "async",
-                    "label_source": "scripted/x", "expert_action": label,
-                    "policy_action": [0.5, 0.5], "executed_action": [0.5, 0.5],
-                    "uncertainty": 0.1}
-        out.append(Frame(base + s, episode, s, np.full(3, float(s)), decision))
+        record = decision(base + s, "policy", 1, expert_action=label, reason="async_queued",
+                          beta=0.0, gating="async", uncertainty=0.1, label=f"{episode}:{s}")
+        out.append(Frame(base + s, episode, s, np.full(3, float(s)), record))
     return out
 
 
@@ -28,8 +32,7 @@ def test_queue_labelled_later_is_merged_into_the_dataset(tmp_path):
     root = tmp_path / "ds"
     writer = DatasetWriter(root, "local/t", 50, OBS, ACT)
     for e in range(3):
-        writer.write_episode(frames(e, 10, 100 * e), {"episode": e, "seed": e,
-                                                      "outcome": "success"}, "t")
+        writer.write_episode(frames(e, 10, 100 * e), end(e, e, "success", 10), "t")
     writer.close()
     assert len(load_training_data(root, "local/t")[0]) == 15  # half labelled online
     logged = []
@@ -54,7 +57,7 @@ def test_queue_labelled_later_is_merged_into_the_dataset(tmp_path):
     assert relabel(root, "local/t", lambda o: np.zeros(2), "again") == 0  # nothing left
     # and the recorder appends after it
     writer = DatasetWriter(root, "local/t", 50, OBS, ACT)
-    writer.write_episode(frames(3, 4, 400), {"episode": 3, "seed": 3, "outcome": "success"},
+    writer.write_episode(frames(3, 4, 400), end(3, 3, "success", 4),
                          "t")
     assert open_dataset(root, "local/t").meta.total_episodes == 4
 
@@ -84,10 +87,10 @@ def test_a_running_recorder_keeps_labels_merged_beside_it(tmp_path):
     root = tmp_path / "ds"
     logged = []
     writer = DatasetWriter(root, "local/t", 50, OBS, ACT, log=logged.append)
-    writer.write_episode(frames(0, 10, 0), {"episode": 0, "seed": 0, "outcome": "success"},
+    writer.write_episode(frames(0, 10, 0), end(0, 0, "success", 10),
                          "t")
     assert relabel(root, "local/t", lambda o: np.array([o[0], 3.0]), "scripted/late") == 5
-    writer.write_episode(frames(1, 10, 100), {"episode": 1, "seed": 1, "outcome": "success"},
+    writer.write_episode(frames(1, 10, 100), end(1, 1, "success", 10),
                          "t")
     writer.close()
     dataset = open_dataset(root, "local/t")

@@ -17,9 +17,9 @@ def test_expert_alone_until_a_policy_runs():
     sup = supervisor()
     command, record = sup.add_expert(100, "0:0", [1.0, 0.1], now=0.0)
     assert np.allclose(command, [1.0, 0.1])
-    assert (record["source"], record["reason"], record["checkpoint_id"]) == \
+    assert (record.source, record.reason, record.checkpoint_id) == \
         ("expert", "no_policy", None)
-    assert record["label_source"] == "scripted/test"
+    assert record.label_source == "scripted/test"
 
 
 def test_waits_for_both_proposals_in_either_order():
@@ -27,9 +27,9 @@ def test_waits_for_both_proposals_in_either_order():
     sup.set_round(1, "abc")
     assert sup.add_expert(200, "1:0", [1.0, 0.0], now=0.0) is None
     command, record = sup.add_policy(200, "1:0", [0.5, 0.2], 0.1, now=0.01)
-    assert np.allclose(command, [0.5, 0.2]) and record["source"] == "policy"
-    assert record["expert_action"] == [1.0, 0.0] and record["policy_action"] == [0.5, 0.2]
-    assert (record["round"], record["checkpoint_id"], record["uncertainty"]) == (1, "abc", 0.1)
+    assert np.allclose(command, [0.5, 0.2]) and record.source == "policy"
+    assert record.expert_action == [1.0, 0.0] and record.policy_action == [0.5, 0.2]
+    assert (record.round, record.checkpoint_id, record.uncertainty) == (1, "abc", 0.1)
     assert sup.add_policy(300, "1:1", [0.5, 0.2], 0.1, now=0.02) is None
     assert sup.add_expert(300, "1:1", [1.0, 0.0], now=0.02) is not None
 
@@ -46,7 +46,7 @@ def test_policy_timeout_hands_the_step_to_the_expert():
     assert sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0) is None
     assert sup.expire(now=0.1) == []
     [(command, record)] = sup.expire(now=0.3)
-    assert record["source"] == "expert" and record["reason"] == "policy_timeout"
+    assert record.source == "expert" and record.reason == "policy_timeout"
 
 
 def test_non_finite_policy_action_is_never_sent():
@@ -55,7 +55,7 @@ def test_non_finite_policy_action_is_never_sent():
     sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0)
     command, record = sup.add_policy(100, "0:0", [np.nan, 0.0], 0.1, now=0.0)
     assert np.all(np.isfinite(command)) and np.allclose(command, [1.0, 0.0])
-    assert record["reason"] == "invalid_policy_action"
+    assert record.reason == "invalid_policy_action"
 
 
 def test_commands_are_clamped_and_marked():
@@ -63,8 +63,8 @@ def test_commands_are_clamped_and_marked():
     sup.set_round(1, "abc")
     sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0)
     command, record = sup.add_policy(100, "0:0", [9.0, -9.0], 0.1, now=0.0)
-    assert np.allclose(command, [1.5, -2.5]) and record["clamped"]
-    assert record["executed_action"] == [1.5, -2.5]
+    assert np.allclose(command, [1.5, -2.5]) and record.clamped
+    assert record.executed_action == [1.5, -2.5]
 
 
 def test_emergency_stop_holds_until_explicitly_released():
@@ -74,12 +74,12 @@ def test_emergency_stop_holds_until_explicitly_released():
     sup.add_expert(100, "0:0", [1.0, 0.5], now=0.0)
     command, record = sup.add_policy(100, "0:0", [0.8, 0.1], 0.1, now=0.0)
     assert np.allclose(command, [0.0, 0.0])
-    assert (record["source"], record["reason"]) == ("hold", "estop")
-    assert record["expert_action"] == [1.0, 0.5]  # the label is still recorded
+    assert (record.source, record.reason) == ("hold", "estop")
+    assert record.expert_action == [1.0, 0.5]  # the label is still recorded
     assert sup.estop.release()
     sup.add_expert(200, "0:1", [1.0, 0.5], now=0.0)
     command, record = sup.add_policy(200, "0:1", [0.8, 0.1], 0.1, now=0.0)
-    assert record["source"] == "policy" and np.allclose(command, [0.8, 0.1])
+    assert record.source == "policy" and np.allclose(command, [0.8, 0.1])
 
 
 def test_configured_limits_and_rate_limit_by_stamp():
@@ -107,7 +107,7 @@ def test_emergency_stop_is_not_ramped_by_the_rate_limit():
         sup.add_expert(i * 20_000_000, f"0:{i}", [1.0, 0.0], now=0.0)
     sup.estop.engage("test")
     command, record = sup.add_expert(30 * 20_000_000, "0:30", [1.0, 0.0], now=0.0)
-    assert np.allclose(command, [0.0, 0.0]) and record["source"] == "hold"
+    assert np.allclose(command, [0.0, 0.0]) and record.source == "hold"
 
 
 # -- watchdogs ----------------------------------------------------------------------------
@@ -116,19 +116,19 @@ def test_silent_expert_is_held_explicitly_then_resumes():
     assert sup.add_observation(100, "0:0", now=0.0) is None
     assert sup.expire(now=0.1) == []
     [(command, record)] = sup.expire(now=0.25)
-    assert np.allclose(command, 0.0) and record["sent"]  # a hold command, never silence
-    assert (record["source"], record["reason"], record["expert_action"]) == \
+    assert np.allclose(command, 0.0) and record.sent  # a hold command, never silence
+    assert (record.source, record.reason, record.expert_action) == \
         ("hold", "expert_timeout", None)
     assert any("expert silent" in e for e in sup.events)
     # down: the next observation is held at once, without waiting again
     command, record = sup.add_observation(200, "0:1", now=0.3)
-    assert record["reason"] == "expert_timeout"
+    assert record.reason == "expert_timeout"
     # the expert answers again: it labels and acts from its next observation on
     assert sup.add_expert(200, "0:1", [1.0, 0.0], now=0.31) is None  # 200 decided: dropped
     assert sup.dropped == 1
     sup.add_observation(300, "0:2", now=0.32)
     command, record = sup.add_expert(300, "0:2", [1.0, 0.0], now=0.33)
-    assert record["source"] == "expert" and np.allclose(command, [1.0, 0.0])
+    assert record.source == "expert" and np.allclose(command, [1.0, 0.0])
     assert any("expert is answering again" in e for e in sup.events)
 
 
@@ -138,31 +138,31 @@ def test_silent_policy_hands_over_and_a_restarted_one_resumes():
     sup.add_observation(100, "1:0", now=0.0)
     assert sup.add_expert(100, "1:0", [1.0, 0.0], now=0.01) is None
     [(command, record)] = sup.expire(now=0.25)
-    assert record["source"] == "expert" and record["reason"] == "policy_timeout"
+    assert record.source == "expert" and record.reason == "policy_timeout"
     # down: the expert's label is acted on at once
     sup.add_observation(200, "1:1", now=0.3)
     command, record = sup.add_expert(200, "1:1", [1.0, 0.0], now=0.3)
-    assert record["reason"] == "policy_timeout"
+    assert record.reason == "policy_timeout"
     # the restarted policy proposes again: it is waited for, and drives (beta 0)
     sup.add_observation(300, "1:2", now=0.4)
     assert sup.add_policy(300, "1:2", [0.3, 0.1], 0.05, now=0.41) is None
     command, record = sup.add_expert(300, "1:2", [1.0, 0.0], now=0.42)
-    assert record["source"] == "policy" and np.allclose(command, [0.3, 0.1])
+    assert record.source == "policy" and np.allclose(command, [0.3, 0.1])
 
 
 def test_delayed_inputs_are_held_and_never_sent():
     sup = supervisor(max_input_delay=0.1)
     sup.add_observation(100, "0:0", now=0.0, delay=0.005)
     command, record = sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0, delay=0.9)
-    assert command is None and not record["sent"]
-    assert (record["source"], record["reason"]) == ("hold", "stale_input")
-    assert record["expert_action"] == [1.0, 0.0]  # the label itself is still good
-    assert "0.900 s" in record["stale"]
+    assert command is None and not record.sent
+    assert (record.source, record.reason) == ("hold", "stale_input")
+    assert record.expert_action == [1.0, 0.0]  # the label itself is still good
+    assert "0.900 s" in record.stale
     # right behind the backlog: fresh by itself, but held until stamps move 0.1 s on
     command, record = sup.add_expert(50_000_000, "0:1", [1.0, 0.0], now=0.01, delay=0.01)
-    assert command is None and record["stale"] == "catching up after delayed inputs"
+    assert command is None and record.stale == "catching up after delayed inputs"
     command, record = sup.add_expert(200_000_100, "0:2", [1.0, 0.0], now=0.02, delay=0.01)
-    assert command is not None and record["source"] == "expert"
+    assert command is not None and record.source == "expert"
 
 
 def test_an_older_observation_decided_after_a_newer_one_is_not_sent():
@@ -172,7 +172,7 @@ def test_an_older_observation_decided_after_a_newer_one_is_not_sent():
     sup.add_expert(200, "1:1", [1.0, 0.0], now=0.01)
     assert sup.add_policy(200, "1:1", [0.2, 0.0], 0.1, now=0.02)[0] is not None
     command, record = sup.add_policy(100, "1:0", [0.2, 0.0], 0.1, now=0.03)
-    assert command is None and record["reason"] == "stale_input"
+    assert command is None and record.reason == "stale_input"
 
 
 def test_hold_is_due_when_nothing_was_sent_for_hold_after():
@@ -208,7 +208,7 @@ def test_a_resent_observation_held_as_stale_gets_its_hold_never_a_stall():
     sup = supervisor(max_input_delay=0.1)
     sup.add_observation(100, "0:0", now=0.0)
     command, record = sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0, delay=0.3)
-    assert command is None and record["reason"] == "stale_input"
+    assert command is None and record.reason == "stale_input"
     hold = sup.resend(100, now=0.5)
     assert np.allclose(hold, 0.0) and sup.events[-1].startswith("observation 0:0 re-sent")
     assert sup.hold_due(0.55) is None  # it counts as sent
@@ -230,6 +230,6 @@ def test_lockstep_late_inputs_age_nothing_and_are_acted_on():
     sup = supervisor(max_input_delay=0.1, stepping="lockstep")
     sup.add_observation(100, "0:0", now=0.0)
     command, record = sup.add_expert(100, "0:0", [1.0, 0.0], now=0.0, delay=2.0)
-    assert np.allclose(command, [1.0, 0.0]) and record["source"] == "expert"
+    assert np.allclose(command, [1.0, 0.0]) and record.source == "expert"
     with pytest.raises(ConfigError, match="unknown 'stepping' 'sometimes'"):
         supervisor(stepping="sometimes")

@@ -26,13 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dagger_ros.core import journal
-from dagger_ros.core.recording import (
-    PROVENANCE_FILE,
-    SOURCE_CODES,
-    DatasetError,
-    open_dataset,
-)
+from dagger_ros.core.recording import journal
+from dagger_ros.core.recording.reading import DatasetError, open_dataset
+from dagger_ros.core.recording.schema import PROVENANCE_FILE
+from dagger_ros.core.records import Source
 
 LABELS_FILE = "meta/dagger_labels.jsonl"
 RELABELLED = ("action", "labelled")
@@ -57,7 +54,7 @@ def relabel(root: str | Path, repo_id: str, act: Callable[[np.ndarray], np.ndarr
         table = pq.read_table(path)
         labelled = np.asarray(table.column("labelled").to_pylist()).reshape(-1)
         source = np.asarray(table.column("source").to_pylist()).reshape(-1)
-        todo = np.flatnonzero((labelled == 0) & (source != SOURCE_CODES["hold"]))
+        todo = np.flatnonzero((labelled == 0) & (source != Source.HOLD.code))
         if not len(todo):
             continue
         obs = np.asarray(table.column("observation.state").to_pylist(), np.float32)

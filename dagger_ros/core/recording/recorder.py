@@ -1,0 +1,150 @@
+"""The recorder node's logic without ROS: observations and decisions joined into frames,
+frames into episodes, episodes written (retried after a write error), and the episode in
+progress saved as ``interrupted`` on the way out."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dagger_ros.core.config import ConfigError, param
+from dagger_ros.core.recording.join import EpisodeAssembler, Frame, FrameJoiner
+from dagger_ros.core.recording.reading import read_provenance
+from dagger_ros.core.recording.writer import DatasetWriteError, DatasetWriter
+from dagger_ros.core.records import (
+    DecisionRecord,
+    EpisodeEnd,
+    EpisodesFinished,
+    EpisodeStart,
+    Observation,
+    Outcome,
+    SavedEpisode,
+)
+
+
+@dataclasses.dataclass
+class RecorderConfig:
+    """Parameters of the recorder node."""
+
+    task: str = param("reach", "Task whose observations and actions are recorded.")
+    dataset_root: str = param("runs/default/dataset", "Folder of the LeRobot dataset; "
+                              "created if absent, appended to if it exists.")
+    repo_id: str = param("local/dagger_ros", "LeRobot repo_id recorded in the dataset.")
+    task_description: str = param("", "Text stored as each frame's LeRobot 'task' (empty: "
+                                  "the task name).")
+    control_rate_hz: float = param(50.0, "Frames per second stored as the dataset's fps.")
+
+    def validate(self) -> None:
+        from dagger_ros.core.tasks import task_class
+
+        task_class(self.task)
+        if not self.dataset_root:
+            raise ConfigError("'dataset_root' must name a folder")
+        if self.control_rate_hz <= 0:
+            raise ConfigError(f"'control_rate_hz' must be positive, got {self.control_rate_hz}")
+
+
+class RecorderCore:
+    """Feed it what arrives (:meth:`observation`, :meth:`decision`, :meth:`event`); each
+    returns the episodes saved because of it, oldest first.
+
+    ``log`` has ``info``, ``warning`` and ``error`` (an rclpy logger, or a test's). An
+    episode the dataset already holds (a restarted recorder hears the latched event history
+    of its source) is recognised by its source's session and episode number and skipped."""
+
+    def __init__(self, writer: DatasetWriter, task_text: str, log):
+        self.writer, self.task_text, self.log = writer, task_text, log
+        self.joiner = FrameJoiner()
+        self.assembler = EpisodeAssembler()
+        self.unsaved: list[tuple[list[Frame], EpisodeEnd]] = []  # left by a write error
+        self.retry_blocked = False
+        self.starts: dict[int, EpisodeStart] = {}
+        self.in_dataset = {(p.session, p.sim_episode): p.episode_index
+                           for p in read_provenance(writer.root) if p.session}
+        self.skipped = 0  # ended episodes heard again that the dataset holds already
+
+    def observation(self, observation: Observation) -> list[SavedEpisode]:
+        return self._take(self.joiner.add_observation(observation.stamp_ns, observation.frame,
+                                                      observation.values))
+
+    def decision(self, record: DecisionRecord) -> list[SavedEpisode]:
+        return self._take(self.joiner.add_decision(record))
+
+    def event(self, event) -> list[SavedEpisode]:
+        if isinstance(event, EpisodeStart):
+            self.starts[event.episode] = event
+        elif isinstance(event, EpisodeEnd):
+            saved_as = self.in_dataset.get((event.session, event.episode))
+            if saved_as is not None:
+                if not self.skipped:
+                    self.log.info(f"episode {event.episode} of session {event.session} is "
+                                  f"in the dataset already (episode {saved_as}); the event "
+                                  "history's episodes already saved are skipped")
+                self.skipped += 1
+                self.assembler.drop(event.episode)
+                return []
+            self.assembler.add_end(event)
+            return self.flush()
+        elif not isinstance(event, EpisodesFinished):
+            raise TypeError(f"not an episode event: {event!r}")
+        return []
+
+    def _take(self, frame: Frame | None) -> list[SavedEpisode]:
+        if frame is None:
+            return []
+        self.assembler.add_frame(frame)
+        return self.flush()
+
+    def flush(self) -> list[SavedEpisode]:
+        """Write every finished episode, oldest first. After a write error the episodes
+        wait in memory and are retried when the next one finishes."""
+        ready = [(f, end) for f, end in self.assembler.ready() if f]  # f empty: aborted at once
+        for episode, seen, steps in self.assembler.discarded:
+            self.log.warning(f"sim episode {episode} not saved: only {seen} of its {steps} "
+                             "frames were seen (the recorder started in the middle of it)")
+        self.assembler.discarded.clear()
+        if not ready and not self.unsaved:
+            return []
+        self.unsaved += ready
+        if not ready and self.retry_blocked:
+            return []
+        self.retry_blocked = False
+        out = []
+        while self.unsaved:
+            frames, end = self.unsaved[0]
+            try:
+                record = self.writer.write_episode(frames, end, self.task_text)
+            except DatasetWriteError as exc:
+                self.log.error(f"{exc}. {len(self.unsaved)} finished episode(s) are kept in "
+                               "memory and retried at the next episode end")
+                self.retry_blocked = True
+                return out
+            self.unsaved.pop(0)
+            self.joiner.forget_before(frames[-1].stamp_ns)
+            if end.session:
+                self.in_dataset[(end.session, end.episode)] = record.episode_index
+            how = "as interrupted" if record.outcome is Outcome.INTERRUPTED else \
+                record.outcome.value
+            self.log.info(f"saved episode {record.episode_index} {how} (sim episode "
+                          f"{record.sim_episode}, round {record.round}, {record.frames} "
+                          "frames)")
+            out.append(record)
+        return out
+
+    def close(self) -> list[SavedEpisode]:
+        """On the way out: save what is complete, then the episode in progress as
+        'interrupted' (never half-written: each is one finalized LeRobot episode)."""
+        self.unsaved += [(f, end) for f, end in self.assembler.ready() if f]
+        for frames, episode in self.assembler.unfinished():
+            start = self.starts.get(episode)
+            self.unsaved.append((frames, EpisodeEnd(
+                episode=episode, seed=start.seed if start else -1,
+                outcome=Outcome.INTERRUPTED, steps=len(frames),
+                session=start.session if start else "")))
+        self.retry_blocked = False
+        saved = self.flush()
+        if self.unsaved:
+            lost = sum(len(f) for f, _ in self.unsaved)
+            self.log.error(f"{len(self.unsaved)} episode(s) ({lost} frames) could not be "
+                           f"written to {self.writer.root}; see the errors above")
+        self.writer.close()
+        return saved

@@ -1,0 +1,219 @@
+"""The crash-safe writer: episodes appended to one LeRobot dataset with LeRobot's own API
+(LeRobotDataset.create / add_frame / save_episode / finalize), each finalized and
+committed (see :mod:`.journal`) as soon as it is saved, so the folder opens with
+``LeRobotDataset(repo_id, root=...)`` between any two episodes and a kill at any moment
+loses at most the episode being written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from dagger_ros.core.recording import journal
+from dagger_ros.core.recording.join import Frame
+from dagger_ros.core.recording.lerobot_shim import skip_embedding_without_media
+from dagger_ros.core.recording.reading import (
+    DatasetError,
+    check_features,
+    open_dataset,
+    read_provenance,
+)
+from dagger_ros.core.recording.schema import (
+    CODES_FILE,
+    PROVENANCE_FILE,
+    codes_document,
+    episode_provenance,
+    features_for,
+    frame_row,
+)
+from dagger_ros.core.records import EpisodeEnd, SavedEpisode
+
+
+class DatasetWriteError(OSError):
+    """An episode that could not be written (full disk, unwritable folder). The dataset on
+    disk is back at its last good episode; the caller still holds the episode's frames."""
+
+
+class DatasetWriter:
+    """Appends episodes to one LeRobot dataset, each finalized and committed as soon as it
+    is saved (see :mod:`.journal`): a kill at any moment loses at most the
+    episode being written, and the next writer on the folder puts it back to the last
+    commit, logging what it moved aside."""
+
+    def __init__(self, root: str | Path, repo_id: str, fps: float, observation_names,
+                 action_names, robot_type: str = "", log=print):
+        from datasets.utils.logging import disable_progress_bar
+
+        disable_progress_bar()
+        skip_embedding_without_media()
+        self.root = Path(root)
+        self.repo_id, self.fps, self.robot_type, self.log = repo_id, fps, robot_type, log
+        self.features = features_for(observation_names, action_names)
+        self.action_size = len(action_names)
+        check_writable(self.root)
+        try:
+            self.recovered = journal.recover(self.root, PROVENANCE_FILE, log)
+        except journal.JournalError as exc:
+            raise DatasetError(str(exc)) from None
+        if is_empty_dataset(self.root):
+            self.dataset = self._create()
+        else:
+            self.dataset = self._open()
+        self.committed = journal.load_commit(self.root)  # the commit this writer holds
+
+    def _create(self):
+        """A new, empty dataset, built in a sibling folder and moved into place, so a kill
+        during creation never leaves a half-made one."""
+        import shutil
+
+        from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+        if self.root.exists():
+            others = [p.name for p in self.root.iterdir()
+                      if p.name not in ("meta", "data", journal.TORN_DIR)]
+            if others or (any(self.root.iterdir()) and not (self.root / "meta").exists()):
+                raise DatasetError(f"{self.root} exists and is not a LeRobot dataset (no "
+                                   "meta/info.json); choose an empty or new folder")
+            for sub in ("meta", "data"):  # created just before a kill: no episode in it
+                shutil.rmtree(self.root / sub, ignore_errors=True)
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        staging = self.root.parent / f".{self.root.name}.creating"
+        shutil.rmtree(staging, ignore_errors=True)
+        dataset = LeRobotDataset.create(
+            self.repo_id, fps=int(round(self.fps)), features=self.features, root=staging,
+            robot_type=self.robot_type or None, use_videos=False, metadata_buffer_size=1)
+        journal.atomic_write_text(staging / CODES_FILE, json.dumps(codes_document(), indent=2))
+        journal.commit(staging, [], 0)
+        if self.root.exists():
+            for child in staging.iterdir():
+                os.replace(child, self.root / child.name)
+            staging.rmdir()
+        else:
+            os.replace(staging, self.root)
+        dataset.root = dataset.meta.root = self.root
+        self._settings(dataset)
+        return dataset
+
+    def _open(self):
+        dataset = open_dataset(self.root, self.repo_id)
+        check_features(dataset, self.features, self.root)
+        try:
+            journal.validate(self.root, dataset)
+        except journal.JournalError as exc:
+            raise DatasetError(str(exc)) from None
+        self._settings(dataset)
+        if journal.load_commit(self.root) is None:  # a dataset this writer did not start
+            journal.commit(self.root, self._tasks(dataset), len(read_provenance(self.root)))
+        return dataset
+
+    @staticmethod
+    def _settings(dataset) -> None:
+        # one parquet file per episode: every save is closed (finalized) at once
+        dataset.meta.metadata_buffer_size = 1
+        dataset.meta.update_chunk_settings(data_files_size_in_mb=1e-6)
+
+    @staticmethod
+    def _tasks(dataset) -> list[str]:
+        tasks = dataset.meta.tasks
+        return [] if tasks is None else [str(t) for t in tasks.sort_values("task_index").index]
+
+    @property
+    def episodes(self) -> int:
+        if self.dataset is None:
+            return int(journal.load_commit(self.root)["episodes"])
+        return self.dataset.meta.total_episodes
+
+    def write_episode(self, frames: list[Frame], end: EpisodeEnd,
+                      task_text: str) -> SavedEpisode:
+        """Save one episode and its provenance, then commit; returns the provenance record.
+
+        On an OSError (a full disk, a folder gone read-only) the folder is put back to the
+        last commit and DatasetWriteError is raised; nothing saved before is touched and the
+        caller may retry the same frames later."""
+        index = None
+        try:
+            if self.dataset is not None and journal.load_commit(self.root) != self.committed:
+                # another writer committed meanwhile (`dagger-ros label`, the trainer's
+                # label_expert): LeRobot's in-memory stats predate its labels, and saving
+                # from them would write stale stats over the merged ones
+                self.log(f"dataset {self.root} was changed by another writer since this "
+                         "recorder's last episode (e.g. labels merged): reopened from disk")
+                self.dataset = None
+            if self.dataset is None:  # a previous failure, or the above: reopen first
+                self._reopen()
+            index = self.episodes
+            for frame in frames:
+                self.dataset.add_frame(frame_row(frame, self.action_size, task_text))
+            self.dataset.save_episode()
+            self.dataset.finalize()
+            record = episode_provenance(frames, end, index)
+            self._append_provenance(record)
+            journal.commit(self.root, self._tasks(self.dataset), index + 1)
+            self.committed = journal.load_commit(self.root)
+        except (OSError, DatasetError) as exc:
+            self._roll_back()
+            saved = journal.load_commit(self.root) or {"episodes": "its"}
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise DatasetWriteError(
+                getattr(exc, "errno", None), f"could not write episode "
+                f"{saved['episodes'] if index is None else index} ({len(frames)} frames) to "
+                f"{self.root}: {reason}; the dataset keeps its {saved['episodes']} saved "
+                "episodes") from None
+        return record
+
+    def _append_provenance(self, record: SavedEpisode) -> None:
+        with open(self.root / PROVENANCE_FILE, "a") as fh:
+            fh.write(record.encode() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def _roll_back(self) -> None:
+        """After a failed write: back to the last commit. The LeRobot handle is reopened
+        now if the disk allows, else before the next write."""
+        if self.dataset is not None:
+            try:
+                self.dataset.finalize()
+            except Exception:  # half-open writers on a full disk; recover() moves their files
+                pass
+        self.dataset = None
+        try:
+            self._reopen()
+        except (OSError, DatasetError) as exc:
+            self.log(f"dataset {self.root}: not reopened yet ({exc}); retrying at the next "
+                     "episode")
+
+    def _reopen(self) -> None:
+        journal.recover(self.root, PROVENANCE_FILE, self.log)
+        self.dataset = self._create() if is_empty_dataset(self.root) else self._open()
+        self.committed = journal.load_commit(self.root)
+
+    def close(self) -> None:
+        if self.dataset is not None:
+            self.dataset.finalize()
+
+
+def check_writable(root: Path) -> None:
+    """A folder we can create and write in, or DatasetError naming it and why."""
+    existing = root
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise DatasetError(f"cannot create {root}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DatasetError(f"cannot write in {existing} (permission denied), so {root} "
+                           "cannot hold a dataset")
+    for sub in ("", "meta", "data"):
+        path = root / sub
+        if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+            raise DatasetError(f"cannot write in {path} (permission denied)")
+
+
+def is_empty_dataset(root: Path) -> bool:
+    """No dataset yet, or one created but killed before its first episode was saved."""
+    info = journal.read_json(root / "meta/info.json")
+    if info is None:
+        return not (root / "data").exists() and not (root / "meta/episodes").exists()
+    return int(info.get("total_episodes", 0)) == 0 and not journal.tracked_files(root)
+

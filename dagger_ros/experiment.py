@@ -1,0 +1,111 @@
+"""One experiment path, shared by ``dagger-ros sim`` and ``dagger-ros compare``: prepare a
+run folder from explicit arguments, run its graph, then the BC baseline and the expert's
+figure on the same evaluation seeds.
+
+A run folder holds graph.yaml (the exact configuration), dataset/, checkpoints/,
+metrics.jsonl, logs/graph.log and, after :func:`baseline`, bc_dataset/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dagger_ros.core.config import ConfigError, from_mapping
+from dagger_ros.core.graph import CRITICAL, launch_plan, load_graph
+from dagger_ros.paths import shipped_config
+
+
+@dataclasses.dataclass
+class Run:
+    """A prepared run: its folder, its graph file and the validated node configs."""
+
+    dir: Path
+    graph_file: Path
+    graph: dict[str, Any]
+
+    @property
+    def trainer(self):
+        return self.graph["trainer"]
+
+    @property
+    def log_file(self) -> Path:
+        return self.dir / "logs" / "graph.log"
+
+
+def default_name(task: str) -> str:
+    return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def prepare_run(config: str | Path, runs: str | Path, name: str,
+                trainer: dict[str, Any] | None = None,
+                nodes: dict[str, dict[str, Any]] | None = None) -> Run:
+    """A new run folder ``runs/name`` and its graph YAML: ``config`` (a path, or the name
+    of a shipped config) with this run's dataset and run paths, the ``nodes`` overrides
+    ({node: {key: value}}) and the ``trainer`` ones (keys whose value is None are left as
+    the config has them). Everything is validated before anything runs."""
+    source = shipped_config(str(config))
+    if not source.exists():
+        raise ConfigError(f"DAgger config not found: {source}")
+    run_dir = Path(runs) / name
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise ConfigError(f"run folder {run_dir} already exists; choose another --name")
+    data = yaml.safe_load(source.read_text())
+    for node in ("recorder", "trainer"):
+        if not isinstance(data.get(node), dict) or "ros__parameters" not in data[node]:
+            raise ConfigError(f"{source} has no '{node}' section; a DAgger run needs one")
+    for node, values in (nodes or {}).items():
+        if node not in data:
+            raise ConfigError(f"{source} has no '{node}' section to override")
+        data[node]["ros__parameters"].update(values)
+    (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    dataset = str((run_dir / "dataset").resolve())
+    recorder = data["recorder"]["ros__parameters"]
+    recorder["dataset_root"] = dataset
+    params = data["trainer"]["ros__parameters"]
+    params.update({"dataset_root": dataset, "run_dir": str(run_dir.resolve()),
+                   "repo_id": recorder.get("repo_id", "local/dagger_ros")})
+    params.update({k: v for k, v in (trainer or {}).items() if v is not None})
+    graph_file = run_dir / "graph.yaml"
+    graph_file.write_text(f"# generated from {source}\n" + yaml.safe_dump(data, sort_keys=False))
+    return Run(run_dir, graph_file, load_graph(graph_file))
+
+
+def run_graph(run: Run) -> int:
+    """Run the run's graph to its end, the nodes' logs in logs/graph.log. The trainer
+    drives the rounds here: without it the run cannot go on, so it is critical."""
+    from dagger_ros import launcher
+
+    plan = launch_plan(run.graph, critical=(*CRITICAL, "trainer"))
+    return launcher.run_graph(run.graph_file, plan, log_file=run.log_file)
+
+
+def read_rows(run: Run) -> list[dict]:
+    """The run's round rows (metrics.jsonl), as plain mappings for tables and plots."""
+    from dagger_ros.core.rounds import read_metrics
+
+    path = run.dir / "metrics.jsonl"
+    return [row.as_dict() for row in read_metrics(path)] if path.exists() else []
+
+
+def baseline(trainer, label_counts: list[int], out_dir: Path,
+             progress=None) -> tuple[list[dict], float]:
+    """BC at each of ``label_counts`` expert labels (expert-only rollouts, recorded in
+    ``out_dir/bc_dataset``), and the expert's own success, both on the trainer's held-out
+    evaluation seeds with its sensor noise."""
+    from dagger_ros.core.dagger_loop import expert_success
+    from dagger_ros.core.experts import make_expert
+    from dagger_ros.core.report import bc_baseline
+    from dagger_ros.core.rounds import eval_task
+    from dagger_ros.core.training import TrainConfig
+
+    task = eval_task(trainer)
+    train = from_mapping(TrainConfig, {f.name: getattr(trainer, f.name)
+                                       for f in dataclasses.fields(TrainConfig)})
+    bc = bc_baseline(task, train, label_counts, trainer.eval_episodes,
+                     Path(out_dir) / "bc_dataset", seed=trainer.seed, progress=progress)
+    return bc, expert_success(task, make_expert(task), trainer.eval_episodes)

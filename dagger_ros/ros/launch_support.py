@@ -1,0 +1,75 @@
+"""The launch files' one helper: a graph YAML -> launch_ros Node actions, from the same
+plan (core/graph.py ``launch_plan``) that ``dagger-ros run`` starts, with its fault rules:
+
+- a critical node's exit, with any code, shuts the launch down;
+- any node's clean exit (code 0: it finished its job) shuts the launch down;
+- the policy, the expert, the recorder and the simulated operator are respawned after
+  ``RESTART_DELAY_S`` (at most ``MAX_RESTARTS`` times: launch counts retries in all, where
+  ``dagger-ros run`` counts them per minute);
+- any other node that dies is logged and the rest goes on.
+
+``launch`` and ``launch_ros`` are imported only here, inside the functions, so the package
+imports without them (they come with a ROS 2 distro).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagger_ros.core.graph import MAX_RESTARTS, RESTART_DELAY_S, NodePlan, launch_plan, load_graph
+from dagger_ros.paths import shipped_config
+
+
+def default_config(name: str) -> str:
+    """A shipped config's path (in the install's share folder, or the source tree)."""
+    return str(shipped_config(name))
+
+
+def _on_exit(plan: NodePlan):
+    from launch.actions import LogInfo, Shutdown
+
+    def on_exit(event, _context):
+        code = event.returncode
+        if plan.critical:
+            return [Shutdown(reason=f"{plan.name} exited with code {code}: nothing commands "
+                                    "the robot safely without it")]
+        if code == 0 and plan.finishes_run:
+            return [Shutdown(reason=f"{plan.name} finished")]
+        if not plan.respawn:
+            return [LogInfo(msg=f"[dagger_ros] {plan.name} died with exit code {code}; the "
+                                "graph goes on without it")]
+        return None
+
+    return on_exit
+
+
+def node_actions(config: str | Path) -> list:
+    """The Node actions for every node ``config`` configures (validated first: a bad key
+    stops the launch with a message naming it and the file)."""
+    from launch_ros.actions import Node
+
+    config = str(config)
+    actions = []
+    for plan in launch_plan(load_graph(config)):
+        respawn = {"respawn": True, "respawn_delay": RESTART_DELAY_S,
+                   "respawn_max_retries": MAX_RESTARTS} if plan.respawn else {}
+        actions.append(Node(package="dagger_ros", executable=plan.executable, name=plan.name,
+                            parameters=[config], output="screen", on_exit=_on_exit(plan),
+                            **respawn))
+    return actions
+
+
+def launch_description(default: str, description: str):
+    """A LaunchDescription with a ``config`` argument (default: shipped config ``default``)
+    whose nodes are those the YAML configures."""
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch.substitutions import LaunchConfiguration
+
+    from launch import LaunchDescription
+
+    config = LaunchConfiguration("config")
+    return LaunchDescription([
+        DeclareLaunchArgument("config", default_value=default_config(default),
+                              description=description),
+        OpaqueFunction(function=lambda context: node_actions(config.perform(context))),
+    ])
