@@ -18,6 +18,7 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config/profiles", glob("config/profiles/*.yaml")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
