@@ -6,7 +6,7 @@ from setuptools import find_packages, setup
 
 PACKAGE = "dagger_ros"
 NODES = ["mujoco_bridge", "expert", "policy", "supervisor", "recorder", "trainer",
-         "sim_operator"]
+         "sim_operator", "observer"]
 
 setup(
     name=PACKAGE,

@@ -14,6 +14,7 @@ from typing import Any
 from dagger_ros.core.bridge import BridgeConfig
 from dagger_ros.core.config import WILDCARD, ConfigError, from_mapping, load_yaml, node_sections
 from dagger_ros.core.experts import ExpertConfig
+from dagger_ros.core.observer import ObserverConfig
 from dagger_ros.core.operator import SimOperatorConfig
 from dagger_ros.core.policy_runtime import PolicyConfig
 from dagger_ros.core.recording import RecorderConfig
@@ -24,8 +25,9 @@ from dagger_ros.core.supervisor import SupervisorConfig
 NODE_CONFIGS: dict[str, type] = {"mujoco_bridge": BridgeConfig, "expert": ExpertConfig,
                                  "policy": PolicyConfig, "supervisor": SupervisorConfig,
                                  "recorder": RecorderConfig, "trainer": TrainerConfig,
-                                 "sim_operator": SimOperatorConfig}
-NODES = ("mujoco_bridge", "sim_operator", "expert", "policy", "supervisor", "recorder",
+                                 "sim_operator": SimOperatorConfig,
+                                 "observer": ObserverConfig}
+NODES = ("mujoco_bridge", "observer", "sim_operator", "expert", "policy", "supervisor", "recorder",
          "trainer")
 ROS_OWN = ("use_sim_time",)
 
@@ -33,7 +35,7 @@ ROS_OWN = ("use_sim_time",)
 CRITICAL = ("mujoco_bridge", "supervisor")
 #: restarted when they die (a restarted policy takes over again, a restarted recorder
 #: recovers the dataset and appends; meanwhile the supervisor holds or the expert acts)
-RESPAWN = ("policy", "expert", "recorder", "sim_operator")
+RESPAWN = ("observer", "policy", "expert", "recorder", "sim_operator")
 MAX_RESTARTS = 5  # per node per minute
 RESTART_DELAY_S = 1.0
 

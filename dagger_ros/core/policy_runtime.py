@@ -16,8 +16,10 @@ from dagger_ros.core.tasks import task_class
 class PolicyConfig:
     """Parameters of the policy node."""
 
-    task: str = param("reach", "Task (the observation and action sizes a checkpoint must "
-                      "match).")
+    task: str = param("reach", "Simulated task whose profile applies when no 'profile' is "
+                      "given.")
+    profile: str = param("", "Robot profile: the observation and action a checkpoint must "
+                         "match.")
     checkpoint: str = param("", "Checkpoint folder to start with (empty: none until the "
                             "trainer announces one on /dagger/round).")
 

@@ -329,6 +329,36 @@ def profile_from_mapping(data: Any, source: str) -> RobotProfile:
     return profile
 
 
+def task_profile(task: str, controller_name: str = "forward_velocity_controller"
+                 ) -> RobotProfile:
+    """The profile a simulated task produces: its observation (from the simulator), its
+    command interface and the model's limits."""
+    from dagger_ros.core.tasks import make_task
+
+    sim = make_task(task)
+    env = set(sim.environment_names)
+    fields = tuple(ObservationField(names=tuple(n for n in sim.observation_names
+                                                if (n in env) == (g == "environment")),
+                                    group=g) for g in GROUPS)
+    low, high = sim.action_limits()
+    if sim.command_kind == "twist":
+        action = ActionSpec("twist", "/cmd_vel", tuple(sim.action_names), (),
+                            tuple(low), tuple(high), ())
+    else:
+        joints = tuple(n.rsplit(".", 1)[0] for n in sim.action_names)
+        interface = "position" if sim.command_kind == "joint_position" else "velocity"
+        action = ActionSpec(interface, f"/{controller_name}/commands", tuple(sim.action_names),
+                            joints, tuple(low), tuple(high), ())
+    return RobotProfile(sim.name, 50.0, tuple(f for f in fields if f.names), action,
+                        f"task '{task}'")
+
+
+def node_profile(profile: str, task: str, controller_name: str = "forward_velocity_controller"
+                 ) -> RobotProfile:
+    """What a node runs with: the named profile, else the one its sim task produces."""
+    return load_profile(profile) if profile else task_profile(task, controller_name)
+
+
 def load_profile(path: str | Path) -> RobotProfile:
     """A profile by path, or by name from the package's config/profiles/ folder."""
     path = resolve_profile(path)

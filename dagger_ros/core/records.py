@@ -88,6 +88,8 @@ class Reason(CodedEnum):
     BUDGET_QUERY = "budget_query"
     BUDGET_EXHAUSTED = "budget_exhausted"
     ASYNC_QUEUED = "async_queued"
+    BETWEEN_EPISODES = "between_episodes"  # no episode runs: the robot is held
+    FREE_DRIVE = "free_drive"  # no episode runs: the operator moves the robot, unrecorded
 
 
 class Outcome(CodedEnum):

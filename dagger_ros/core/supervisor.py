@@ -40,13 +40,17 @@ from dagger_ros.core.tasks import task_class
 
 HOLD = Source.HOLD  # the source of an explicit hold command (emergency stop, watchdogs)
 INPUTS = ("observation", "expert", "policy")
+BETWEEN_RULES = ("hold", "operator")
 
 
 @dataclasses.dataclass
 class SupervisorConfig(GatingConfig):
     """Parameters of the supervisor node (the gating rule and the robot interface)."""
 
-    task: str = param("reach", "Task (its action size and limits).")
+    task: str = param("reach", "Simulated task whose profile applies when no 'profile' "
+                      "is given.")
+    profile: str = param("", "Robot profile (a path, or a name in config/profiles/): the "
+                         "command interface, its topic, limits, rate limits and hold rule.")
     controller_name: str = param("forward_velocity_controller", "ros2_control controller "
                                  "whose /<name>/commands topic the arm listens to.")
     policy_timeout: float = param(0.5, "Seconds to wait for the policy's proposal for an "
@@ -76,7 +80,12 @@ class SupervisorConfig(GatingConfig):
                                      "beyond command_limits).")
     max_command_rate: list[float] = param([], "Largest change per second per command "
                                           "element, judged by observation stamps (empty: "
-                                          "no rate limit). Each episode starts from rest.")
+                                          "no rate limit). Each episode starts from rest "
+                                          "(position interfaces: the measured position).")
+    between_episodes: str = param("hold", "What reaches the robot while no episode runs "
+                                  "(observations of episode -1): 'hold' (held), or "
+                                  "'operator' (the operator's gamepad moves it freely to "
+                                  "reset the scene; never recorded).")
 
     def validate(self) -> None:
         super().validate()
@@ -86,6 +95,9 @@ class SupervisorConfig(GatingConfig):
                 raise ConfigError(f"'{key}' must be positive, got {getattr(self, key)}")
         if self.max_input_delay < 0:
             raise ConfigError(f"'max_input_delay' must be >= 0, got {self.max_input_delay}")
+        if self.between_episodes not in BETWEEN_RULES:
+            raise ConfigError(f"'between_episodes' must be one of {', '.join(BETWEEN_RULES)}, "
+                              f"got '{self.between_episodes}'")
         if self.stepping not in STEPPING_MODES:
             raise ConfigError(f"unknown 'stepping' '{self.stepping}'; expected one of "
                               f"{', '.join(STEPPING_MODES)}")
@@ -147,8 +159,13 @@ class Supervisor:
     """Decides per observation; ``policy_active`` says whether to wait for the policy."""
 
     def __init__(self, config: SupervisorConfig, low: np.ndarray, high: np.ndarray,
-                 label_source: str):
+                 label_source: str, hold_indices: list[int] | None = None):
+        """``hold_indices``: for a position interface, where each commanded joint's measured
+        position sits in the observation (a hold keeps it); None: holds are zero."""
         self.config = config
+        self.hold_indices = hold_indices
+        self.measured: np.ndarray | None = None  # newest measured positions (position)
+        self.held_at: np.ndarray | None = None  # the position a running hold keeps
         self.low, self.high = np.asarray(low, float), np.asarray(high, float)
         size = len(self.low)
         for key in ("command_limits", "command_min", "command_max", "max_command_rate"):
@@ -234,8 +251,12 @@ class Supervisor:
             return self.last_sent_command
         return None
 
-    def add_observation(self, stamp: int, label: str, now: float, delay: float = 0.0):
-        """The observation reached the supervisor ``delay`` s after it was published."""
+    def add_observation(self, stamp: int, label: str, now: float, delay: float = 0.0,
+                        values=None):
+        """The observation reached the supervisor ``delay`` s after it was published
+        (``values``: its vector, which position interfaces hold at)."""
+        if self.hold_indices is not None and values is not None:
+            self.measured = np.asarray(values, float)[self.hold_indices]
         p = self._pending(stamp, label, now, "observation", delay)
         if self.last_sent_time is None:
             self.last_sent_time = now  # from now on, silence towards the robot is held
@@ -306,10 +327,33 @@ class Supervisor:
         return ("no new " + " or ".join(quiet) if quiet else "no decision") + \
             f" for {now - self.last_sent_time:.2f} s"
 
-    def hold_command(self, now: float) -> np.ndarray:
-        """The explicit hold the node publishes while hold_due (zero velocity)."""
-        self.last_command = np.zeros_like(self.low)
+    def hold_target(self) -> np.ndarray:
+        """What a hold commands: zero (velocity, twist), or for a position interface the
+        measured position when the hold began, kept while it lasts (never zero). A
+        position arm never measured yet cannot be held: ValueError."""
+        if self.hold_indices is None:
+            return np.zeros_like(self.low)
+        if self.held_at is None:
+            if self.measured is None:
+                raise ValueError("no measured position yet to hold at")
+            self.held_at = np.clip(self.measured, self.low, self.high)
+        return self.held_at
+
+    def hold_command(self, now: float) -> np.ndarray | None:
+        """The explicit hold the node publishes while hold_due, or None if a position arm
+        has not been measured yet (then nothing is commanded at all)."""
+        try:
+            self.last_command = self.hold_target().copy()
+        except ValueError:
+            return None
         return self.last_command
+
+    def start_point(self) -> np.ndarray:
+        """Where an episode's rate limit starts from: rest (zero), or the measured
+        position of a position interface."""
+        if self.hold_indices is not None and self.measured is not None:
+            return np.clip(self.measured, self.low, self.high)
+        return np.zeros_like(self.low)
 
     def limit(self, command: np.ndarray, stamp: int) -> np.ndarray:
         """Clamp to the limits, then to the rate limit over the time since the previous
@@ -326,7 +370,7 @@ class Supervisor:
         p = self.pending[stamp]
         expert_ready = p.expert_seen or "expert" in self.live.down
         policy_ready = (not self.policy_active or p.policy is not None
-                        or "policy" in self.live.down)
+                        or "policy" in self.live.down or frame_episode(p.label) < 0)
         if p.stale or (expert_ready and policy_ready):
             return self._decide(stamp, now)
         return None
@@ -343,11 +387,17 @@ class Supervisor:
         episode = frame_episode(p.label)
         if episode != self.episode:
             self.episode = episode
-            self.gate.start_episode(episode)
-            self.last_command, self.last_stamp = np.zeros_like(self.low), None  # from rest
-        policy = p.policy if self.policy_active else None
+            if episode >= 0:  # between episodes (-1) no gate decides
+                self.gate.start_episode(episode)
+            self.last_command, self.last_stamp = self.start_point(), None  # from rest
+        between = episode < 0  # no episode runs: held, or the operator moves it freely
+        policy = p.policy if self.policy_active and not between else None
         size = len(self.low)
-        if policy is not None and not np.all(np.isfinite(policy)):
+        if between:
+            decision = None
+            if self.config.between_episodes == "operator" and p.expert is not None:
+                decision = Decision(EXPERT, Reason.FREE_DRIVE, label=False)
+        elif policy is not None and not np.all(np.isfinite(policy)):
             policy = None
             decision = Decision(EXPERT, Reason.INVALID_POLICY_ACTION)
         elif p.expert is None:
@@ -360,22 +410,29 @@ class Supervisor:
         if decision is not None and decision.source == EXPERT and p.expert is None:
             decision = None
         send = True
-        if self.estop.engaged:  # an explicit hold (zero velocity), never silence
-            decision, chosen = Decision(HOLD, Reason.ESTOP), np.zeros(size)
+        try:
+            hold = self.hold_target()
+        except ValueError:  # a position arm not measured yet: nothing may be commanded
+            hold, send = np.zeros(size), False
+            p.stale = p.stale or "no measured position to hold at yet"
+        if self.estop.engaged:  # an explicit hold, never silence
+            decision, chosen = Decision(HOLD, Reason.ESTOP), hold
         elif p.stale:
-            decision, chosen, send = Decision(HOLD, Reason.STALE_INPUT), np.zeros(size), False
+            decision, chosen, send = Decision(HOLD, Reason.STALE_INPUT), hold, False
         elif decision is None:
-            reason = Reason.NO_LABEL if p.expert_seen else Reason.EXPERT_TIMEOUT
-            decision, chosen = Decision(HOLD, reason), np.zeros(size)
+            reason = (Reason.BETWEEN_EPISODES if between else
+                      Reason.NO_LABEL if p.expert_seen else Reason.EXPERT_TIMEOUT)
+            decision, chosen = Decision(HOLD, reason), hold
         elif decision.action is not None:  # e.g. DART: the expert's action with noise
             chosen = decision.action
         else:
             chosen = p.expert if decision.source == EXPERT else policy
-        labelled = p.expert is not None and decision.label
+        labelled = p.expert is not None and decision.label and not between
         if decision.source == HOLD:  # a stop is immediate: never ramped by the rate limit
             command = np.clip(chosen, self.low, self.high)
             self.last_command, self.last_stamp = command, stamp
         else:
+            self.held_at = None  # the hold is over; the next one holds where the arm is then
             command = self.limit(np.asarray(chosen, float), stamp)
         if send:
             self.last_sent_stamp, self.last_sent_time = stamp, now

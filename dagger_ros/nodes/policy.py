@@ -13,8 +13,8 @@ from __future__ import annotations
 from rclpy.node import Node
 
 from dagger_ros.core.policy_runtime import PolicyConfig, PolicyRuntime
-from dagger_ros.core.records import Observation, PolicyAnswer, RecordError
-from dagger_ros.core.tasks import task_class
+from dagger_ros.core.profile import node_profile
+from dagger_ros.core.records import Observation, PolicyAnswer, RecordError, frame_episode
 from dagger_ros.ros import topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
@@ -24,9 +24,9 @@ class PolicyNode(Node):
     def __init__(self, argv):
         super().__init__("policy")
         self.config: PolicyConfig = load_config(self, PolicyConfig, argv)
-        task = task_class(self.config.task)
-        self.action_names = task.action_names
-        self.runtime = PolicyRuntime(len(task.observation_names), len(task.action_names))
+        profile = node_profile(self.config.profile, self.config.task)
+        self.action_names = profile.action_names
+        self.runtime = PolicyRuntime(profile.observation_size, profile.action_size)
         self.pub_action = topics.publisher(self, topics.POLICY_ACTION)
         self.pub_status = topics.publisher(self, topics.POLICY_STATUS)
         topics.subscribe(self, topics.OBSERVATION, self.on_observation)
@@ -60,6 +60,8 @@ class PolicyNode(Node):
         except RecordError as exc:
             self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
             return
+        if frame_episode(obs.frame) < 0:
+            return  # no episode runs: nothing for the policy to drive
         answer = self.runtime.act(obs.values)
         if answer is None:
             return

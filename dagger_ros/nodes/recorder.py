@@ -12,9 +12,9 @@ from __future__ import annotations
 from rclpy.node import Node
 
 from dagger_ros.core.config import ConfigError
+from dagger_ros.core.profile import node_profile
 from dagger_ros.core.recording import DatasetError, DatasetWriter, RecorderConfig, RecorderCore
 from dagger_ros.core.records import Observation, RecordError
-from dagger_ros.core.tasks import task_class
 from dagger_ros.ros import qos, topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
@@ -24,16 +24,16 @@ class RecorderNode(Node):
     def __init__(self, argv):
         super().__init__("recorder")
         self.config: RecorderConfig = load_config(self, RecorderConfig, argv)
-        task = task_class(self.config.task)
-        self.observation_size = len(task.observation_names)
+        profile = node_profile(self.config.profile, self.config.task)
+        self.observation_size = profile.observation_size
         try:
             writer = DatasetWriter(self.config.dataset_root, self.config.repo_id,
-                                   self.config.control_rate_hz, task.observation_names,
-                                   task.action_names, robot_type=task.name,
+                                   self.config.control_rate_hz, profile.observation_names,
+                                   profile.action_names, robot_type=profile.robot,
                                    log=self.get_logger().warning)
         except DatasetError as exc:
             raise ConfigError(f"'dataset_root': {exc}") from None
-        self.core = RecorderCore(writer, self.config.task_description or task.name,
+        self.core = RecorderCore(writer, self.config.task_description or profile.robot,
                                  self.get_logger())
         self.pub_saved = topics.publisher(self, topics.RECORDER_SAVED)
         # every sample: a frame dropped on the reader's side would be a frame lost

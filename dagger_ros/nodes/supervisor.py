@@ -18,12 +18,15 @@ state is latched on /dagger/estop/state.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
+import numpy as np
 from rclpy.node import Node
 from std_msgs.msg import Bool
 
 from dagger_ros.core.experts import EXPERTS
+from dagger_ros.core.profile import node_profile
 from dagger_ros.core.records import (
     Command,
     ExpertAnswer,
@@ -32,7 +35,6 @@ from dagger_ros.core.records import (
     parse_frame,
 )
 from dagger_ros.core.supervisor import Supervisor, SupervisorConfig
-from dagger_ros.core.tasks import make_task
 from dagger_ros.ros import convert, topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
@@ -42,13 +44,20 @@ class SupervisorNode(Node):
     def __init__(self, argv):
         super().__init__("supervisor")
         self.config: SupervisorConfig = load_config(self, SupervisorConfig, argv)
-        task = make_task(self.config.task)
-        self.action_size = task.action_size
-        self.action_names = task.action_names
-        low, high = task.action_limits()
-        self.core = Supervisor(self.config, low, high, EXPERTS[task.name].name)
-        kind, topic, self.encode, _ = convert.command_interface(task.command_kind,
-                                                                self.config.controller_name)
+        profile = node_profile(self.config.profile, self.config.task,
+                               self.config.controller_name)
+        self.action_size, self.action_names = profile.action_size, profile.action_names
+        self.observation_size = profile.observation_size
+        action = profile.action
+        rates = self.config.max_command_rate or list(action.max_rate)
+        if rates != self.config.max_command_rate:  # the profile's rate limits apply
+            self.config = dataclasses.replace(self.config, max_command_rate=rates)
+        expert = EXPERTS.get(self.config.task) if not self.config.profile else None
+        self.core = Supervisor(self.config, np.array(action.low), np.array(action.high),
+                               expert.name if expert else "operator",
+                               hold_indices=profile.hold_indices())
+        kind, self.encode = convert.command_encoder(action, self.get_clock())
+        topic = action.topic
         self.pub_command = self.create_publisher(kind, topic, topics.COMMAND.qos)
         self.pub_stamped = topics.publisher(self, topics.COMMAND)
         self.pub_decision = topics.publisher(self, topics.DECISION)
@@ -66,7 +75,19 @@ class SupervisorNode(Node):
         self.holding: str | None = None  # why the robot is being held, while it is
         self.last_hold = 0.0
         self.get_logger().info(f"gating '{self.config.gating}' "
-                               f"({self.config.describe_gating()}); commands on {topic}")
+                               f"({self.config.describe_gating()}); commands on {topic} "
+                               f"({action.interface}, holds "
+                               f"{'the measured position' if action.holds_position else 'zero'})")
+        if self.config.stepping == "realtime":
+            self.listener_check = self.create_timer(3.0, self.check_controller)
+
+    def check_controller(self) -> None:
+        """Once, after start-up: a robot command topic nobody listens to is named."""
+        self.listener_check.cancel()
+        if self.pub_command.get_subscription_count() == 0:
+            self.get_logger().warning(
+                f"nothing subscribes {self.pub_command.topic_name}: is the robot's "
+                "controller running (ros2 control list_controllers)? Commands go nowhere")
 
     def bad_input(self, exc: RecordError) -> None:
         self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
@@ -77,6 +98,9 @@ class SupervisorNode(Node):
             parse_frame(vector.frame, topics.OBSERVATION.name)
         except RecordError as exc:
             return self.bad_input(exc)
+        values = None
+        if len(vector.position) == self.observation_size:
+            values = vector.position  # a position interface holds at what it measures
         again = self.core.resend(vector.stamp_ns, time.monotonic())
         if again is not None:  # re-sent: its command was lost before the bridge listened
             self.pub_stamped.publish(topics.COMMAND.message(
@@ -84,7 +108,7 @@ class SupervisorNode(Node):
             self.log_events()
             return
         self.emit(self.core.add_observation(vector.stamp_ns, vector.frame, time.monotonic(),
-                                            convert.delay_s(info)))
+                                            convert.delay_s(info), values))
 
     def on_expert(self, msg, info) -> None:
         try:
@@ -115,7 +139,9 @@ class SupervisorNode(Node):
             if self.holding is None:
                 self.get_logger().warning(f"holding the robot: {why}")
             self.holding, self.last_hold = why, now
-            self.pub_command.publish(self.encode(self.core.hold_command(now)))
+            hold = self.core.hold_command(now)
+            if hold is not None:  # (a position arm never measured cannot be held)
+                self.pub_command.publish(self.encode(hold))
         elif why is None and self.holding is not None:
             self.get_logger().info("commands flow again: hold ended")
             self.holding = None

@@ -81,6 +81,45 @@ def command_interface(command_kind: str, controller: str) -> tuple[type, str, ob
             lambda m: np.asarray(m.data, dtype=float))
 
 
+def command_encoder(action, clock=None):
+    """(message type, encode) for a profile's command interface (core ActionSpec):
+    Float64MultiArray for a ros2_control forward controller, a single-point
+    JointTrajectory, or a Twist / TwistStamped (stamped with ``clock``'s now)."""
+    if action.interface in ("velocity", "position"):
+        return Float64MultiArray, float_array
+    if action.interface == "trajectory":
+        from builtin_interfaces.msg import Duration
+        from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+        secs = action.trajectory_time
+        reach = Duration(sec=int(secs), nanosec=int(round((secs % 1) * 1e9)))
+
+        def trajectory(values):
+            msg = JointTrajectory(joint_names=list(action.joints))
+            msg.points = [JointTrajectoryPoint(positions=_floats(values), time_from_start=reach)]
+            return msg
+        return JointTrajectory, trajectory
+
+    def fill(twist, values):
+        for name, value in zip(action.names, values, strict=True):
+            part, axis = name.split(".")
+            setattr(getattr(twist, part), axis, float(value))
+        return twist
+
+    if action.interface == "twist":
+        return Twist, lambda values: fill(Twist(), values)
+    from geometry_msgs.msg import TwistStamped
+
+    def stamped(values):
+        msg = TwistStamped()
+        msg.header.frame_id = action.frame_id
+        if clock is not None:
+            msg.header.stamp = clock.now().to_msg()
+        fill(msg.twist, values)
+        return msg
+    return TwistStamped, stamped
+
+
 def delay_s(info) -> float:
     """Seconds between a message's publication (its source timestamp) and now (``info``:
     the MessageInfo rclpy passes a two-argument callback); 0 when the

@@ -14,3 +14,8 @@ EVENTS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
 #: /clock: only the newest matters
 CLOCK = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                    reliability=ReliabilityPolicy.BEST_EFFORT)
+#: a robot's sensor topics as drivers publish them (joint_state_broadcaster, odometry,
+#: perception): reliable readers would not match best-effort publishers, so read best
+#: effort; only the newest message matters
+SENSOR = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
+                    reliability=ReliabilityPolicy.BEST_EFFORT)

@@ -81,6 +81,9 @@ TASK_STATE = Topic("/task/state", JointState, qos.STREAM)
 TASK_TARGET = Topic("/task/target", PointStamped, qos.STREAM)
 CLOCK = Topic("/clock", Clock, qos.CLOCK)
 SIM_RESET = Service("/sim/reset", Trigger)
+#: episodes for scripts, beside the gamepad's buttons (the observer serves them)
+EPISODE_SERVICES = {kind: Service(f"/dagger/episode/{kind}", Trigger)
+                    for kind in ("start", "end", "success", "failure")}
 
 
 def publisher(node, topic: Topic, profile=None):

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from dagger_ros.core.config import ConfigError
-from dagger_ros.core.profile import load_profile, profile_from_mapping
+from dagger_ros.core.profile import load_profile, profile_from_mapping, task_profile
 from dagger_ros.core.tasks import task_class
 
 PROFILES = sorted((Path(__file__).parents[2] / "config" / "profiles").glob("*.yaml"))
@@ -31,6 +31,9 @@ def test_sim_profiles_describe_their_task(task):
     low, high = cls().action_limits()
     assert np.allclose(profile.action.low, low) and np.allclose(profile.action.high, high)
     assert profile.from_simulator
+    produced = task_profile(task)  # what the task itself produces, field by field
+    assert (produced.state_names, produced.environment_names, produced.action) == \
+        (profile.state_names, profile.environment_names, profile.action)
 
 
 def test_the_position_arm_holds_its_measured_position():

@@ -233,3 +233,65 @@ def test_lockstep_late_inputs_age_nothing_and_are_acted_on():
     assert np.allclose(command, [1.0, 0.0]) and record.source == "expert"
     with pytest.raises(ConfigError, match="unknown 'stepping' 'sometimes'"):
         supervisor(stepping="sometimes")
+
+
+def position_supervisor(**extra):
+    """The position arm: holds keep the measured position (observation indices 0-2)."""
+    config = from_mapping(SupervisorConfig, {"task": "reach", "beta_schedule": "constant",
+                                             "beta0": 1.0, "max_command_rate": [2.0] * 3,
+                                             **extra})
+    return Supervisor(config, np.array([-3.0] * 3), np.array([3.0] * 3), "operator",
+                      hold_indices=[0, 1, 2])
+
+
+def obs(q):
+    return np.r_[q, np.zeros(3)]
+
+
+def test_a_position_arm_holds_where_it_was_measured_never_at_zero():
+    sup = position_supervisor(expert_timeout=0.2)
+    q = [0.5, -1.0, 1.2]
+    sup.add_observation(0, "0:0", now=0.0, values=obs(q))
+    assert sup.expire(now=0.1) == []
+    [(command, record)] = sup.expire(now=0.3)  # the operator is silent: a hold
+    assert record.source == "hold" and np.allclose(command, q)
+    sup.estop.engage("test")
+    # the expert counts as down now: the observation is decided as it arrives
+    command, record = sup.add_observation(20_000_000, "0:1", now=0.31,
+                                          values=obs([0.6, -1.0, 1.2]))
+    assert record.reason == "estop" and np.allclose(command, q)  # the hold stays put
+    assert np.allclose(sup.hold_command(0.4), q)
+
+
+def test_a_position_arm_not_measured_yet_is_never_commanded():
+    sup = position_supervisor()
+    assert sup.hold_command(0.0) is None
+    sup.add_observation(0, "0:0", now=0.0)  # no values: nothing measured
+    command, record = sup.add_expert(0, "0:0", None, now=0.0)
+    assert command is None and not record.sent
+
+
+def test_an_episode_and_a_handover_start_from_the_measured_position_rate_limited():
+    sup = position_supervisor()
+    q = np.array([0.5, -1.0, 1.2])
+    sup.add_observation(0, "0:0", now=0.0, values=obs(q))
+    command, _ = sup.add_expert(0, "0:0", q + 1.0, now=0.0)  # a jump of 1 rad per joint
+    assert np.allclose(command, q + 2.0 * 0.02)  # 2 rad/s over one 20 ms tick, from q
+    step = 20_000_000
+    sup.add_observation(step, "0:1", now=0.02, values=obs(q))
+    command, _ = sup.add_expert(step, "0:1", q + 1.0, now=0.02)
+    assert np.allclose(command, q + 2.0 * 0.04)
+
+
+def test_between_episodes_the_robot_is_held_or_driven_freely_by_the_operator():
+    held = position_supervisor()
+    held.add_observation(0, "-1:0", now=0.0, values=obs([0.1, 0.2, 0.3]))
+    command, record = held.add_expert(0, "-1:0", [1.0, 1.0, 1.0], now=0.0)
+    assert record.reason == "between_episodes" and np.allclose(command, [0.1, 0.2, 0.3])
+    assert record.expert_action is None  # never a label
+    free = position_supervisor(between_episodes="operator")
+    free.set_round(1, "ck")  # a running policy is not waited for between episodes
+    free.add_observation(0, "-1:0", now=0.0, values=obs([0.1, 0.2, 0.3]))
+    command, record = free.add_expert(0, "-1:0", [0.12, 0.2, 0.3], now=0.0)
+    assert record.reason == "free_drive" and record.source == "expert"
+    assert np.allclose(command, [0.12, 0.2, 0.3]) and record.expert_action is None

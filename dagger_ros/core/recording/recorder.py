@@ -18,6 +18,7 @@ from dagger_ros.core.records import (
     Observation,
     Outcome,
     SavedEpisode,
+    frame_episode,
 )
 
 
@@ -25,7 +26,9 @@ from dagger_ros.core.records import (
 class RecorderConfig:
     """Parameters of the recorder node."""
 
-    task: str = param("reach", "Task whose observations and actions are recorded.")
+    task: str = param("reach", "Simulated task whose profile applies when no 'profile' is "
+                      "given.")
+    profile: str = param("", "Robot profile: the observation and action names recorded.")
     dataset_root: str = param("runs/default/dataset", "Folder of the LeRobot dataset; "
                               "created if absent, appended to if it exists.")
     repo_id: str = param("local/dagger_ros", "LeRobot repo_id recorded in the dataset.")
@@ -63,10 +66,14 @@ class RecorderCore:
         self.skipped = 0  # ended episodes heard again that the dataset holds already
 
     def observation(self, observation: Observation) -> list[SavedEpisode]:
+        if frame_episode(observation.frame) < 0:
+            return []  # taken between episodes: never recorded
         return self._take(self.joiner.add_observation(observation.stamp_ns, observation.frame,
                                                       observation.values))
 
     def decision(self, record: DecisionRecord) -> list[SavedEpisode]:
+        if frame_episode(record.frame) < 0:
+            return []
         return self._take(self.joiner.add_decision(record))
 
     def event(self, event) -> list[SavedEpisode]:

@@ -56,6 +56,9 @@ class Task:
     default_max_steps: int = 200
     action_names: tuple[str, ...] = ()
     observation_names: tuple[str, ...] = ()
+    #: the observation elements that describe the task rather than the robot (LeRobot's
+    #: observation.environment_state); the rest are the robot's state
+    environment_names: tuple[str, ...] = ()
     #: ros2_control-shaped command: one value per commanded joint, or a Twist
     command_kind: str = "joint_velocity"
     #: default sensor noise (standard deviation per observation element) the learner sees

@@ -66,6 +66,7 @@ class DriveTask(Task):
     observation_names = (
         "lateral_error", "heading_error", "speed", "yaw_rate",
         *[f"curvature_{d:.1f}" for d in LOOKAHEADS])
+    environment_names = tuple(f"curvature_{d:.1f}" for d in LOOKAHEADS)
     # the learner's sensors: lateral error +-8 cm and heading +-0.08 rad (consumer GNSS
     # without RTK), odometry small; the curvature ahead comes from the map, exact. The
     # scripted expert is a privileged teacher and sees the noise-free state.

@@ -23,6 +23,7 @@ class ReachTask(Task):
     observation_names = (
         tuple(f"{j}.position" for j in JOINTS) + tuple(f"{j}.velocity" for j in JOINTS)
         + ("target.x", "target.y", "target.z", "error.x", "error.y", "error.z"))
+    environment_names = ("target.x", "target.y", "target.z", "error.x", "error.y", "error.z")
     success_distance = 0.03  # m
     floor_clearance = 0.02  # m: the end effector lower than this has hit the floor
 
