@@ -132,6 +132,9 @@ class ExpertConfig(JoyConfig):
     """Parameters of the expert node."""
 
     task: str = param("reach", "Task whose scripted expert labels the observations.")
+    profile: str = param("", "joy: the robot profile whose action the gamepad commands "
+                         "(empty: the task's); a position interface is jogged from the "
+                         "measured position at the profile's max_rate.")
     source: str = param("scripted", "'scripted': the task's scripted expert (privileged: it "
                         "reads /dagger/expert_observation); 'joy': a person (or the "
                         "simulated operator) on a gamepad, through sensor_msgs/Joy on /joy.")

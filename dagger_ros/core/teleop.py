@@ -207,3 +207,25 @@ class JoySync:
         self.joy_stamp = max(self.joy_stamp, stamp)
         ready = sorted(s for s in self.waiting if s <= self.joy_stamp)
         return [(s, self.waiting.pop(s)) for s in ready]
+
+
+class Jog:
+    """A gamepad on a position interface, as teach pendants jog an arm: the sticks set
+    joint speeds (full stick = ``rates``), and each command is the measured position moved
+    by one control period at that speed, kept inside the position limits. Releasing the
+    sticks holds the arm where it is."""
+
+    def __init__(self, profile):
+        action = profile.action
+        if not action.max_rate:
+            raise ConfigError(f"a gamepad jogs the {action.interface} interface at the "
+                              f"profile's action.max_rate, which {profile.source} does not "
+                              "set")
+        self.rates = np.asarray(action.max_rate, float)
+        self.dt = 1.0 / profile.control_rate_hz
+        self.low, self.high = np.asarray(action.low, float), np.asarray(action.high, float)
+        self.indices = profile.hold_indices()
+
+    def target(self, velocity: np.ndarray, observation: np.ndarray) -> np.ndarray:
+        measured = np.asarray(observation, float)[self.indices]
+        return np.clip(measured + np.asarray(velocity, float) * self.dt, self.low, self.high)

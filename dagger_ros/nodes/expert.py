@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from rclpy.node import Node
 from sensor_msgs.msg import Joy
 
 from dagger_ros.core.experts import ExpertConfig, StampedAnswerer, make_expert
+from dagger_ros.core.profile import node_profile
 from dagger_ros.core.records import (
     Command,
     ExpertAnswer,
@@ -31,7 +33,7 @@ from dagger_ros.core.records import (
     parse_frame,
 )
 from dagger_ros.core.tasks import make_task
-from dagger_ros.core.teleop import JoyInputError, JoyMapping, JoySync, JoyWatchdog
+from dagger_ros.core.teleop import Jog, JoyInputError, JoyMapping, JoySync, JoyWatchdog
 from dagger_ros.ros import convert, topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
@@ -42,6 +44,7 @@ class ExpertNode(Node):
         super().__init__("expert")
         self.config: ExpertConfig = load_config(self, ExpertConfig, argv)
         self.task = make_task(self.config.task, self.config.model_file)
+        self.action_names = self.task.action_names
         self.pub_action = topics.publisher(self, topics.EXPERT_ACTION)
         self.pub_command = None
         if self.config.drive_robot:
@@ -53,7 +56,8 @@ class ExpertNode(Node):
             self.setup_joy()
             what = (f"gamepad '{self.config.joy_preset}' on {topics.JOY.name} (deadman "
                     f"{self.mapping.button_names['deadman']}, take over "
-                    f"{self.mapping.button_names['takeover']})")
+                    f"{self.mapping.button_names['takeover']}"
+                    + (", jogging the position interface" if self.jog else "") + ")")
         else:
             self.expert = make_expert(self.task)
             self.answerer = StampedAnswerer(self.expert)
@@ -74,7 +78,7 @@ class ExpertNode(Node):
         self.publish(ExpertAnswer(obs.stamp_ns, obs.frame, action))
 
     def publish(self, answer: ExpertAnswer) -> None:
-        names = self.task.action_names
+        names = self.action_names
         self.pub_action.publish(topics.EXPERT_ACTION.message(answer.encode(names)))
         if self.pub_command is not None and answer.action is not None:
             self.pub_command.publish(self.encode(answer.action))
@@ -83,8 +87,16 @@ class ExpertNode(Node):
 
     # -- gamepad ------------------------------------------------------------------------
     def setup_joy(self) -> None:
-        low, high = self.task.action_limits()
-        self.mapping = JoyMapping(self.config, self.task.action_names, low, high)
+        profile = node_profile(self.config.profile, self.config.task)
+        self.action_names = profile.action_names
+        self.observation_size = profile.observation_size
+        self.jog = Jog(profile) if profile.action.holds_position else None
+        if self.jog is not None:  # sticks are joint speeds; commands are positions
+            low, high = -self.jog.rates, self.jog.rates
+        else:
+            low, high = np.array(profile.action.low), np.array(profile.action.high)
+        self.mapping = JoyMapping(self.config, self.action_names, low, high)
+        self.measured: dict[int, np.ndarray] = {}  # jog: observation stamp -> its values
         self.watchdog = JoyWatchdog(self.config.joy_timeout)
         self.reading = None  # the newest valid reading
         self.sync = JoySync()  # joy_sync: observations awaiting their Joy
@@ -113,6 +125,11 @@ class ExpertNode(Node):
         vector = topics.OBSERVATION.read(msg)
         try:
             parse_frame(vector.frame, topics.OBSERVATION.name)
+            if self.jog is not None:  # a jog moves from where this observation measured it
+                self.measured[vector.stamp_ns] = Observation.decode(
+                    vector, self.observation_size, topics.OBSERVATION.name).values
+                for old in sorted(self.measured)[:-1000]:
+                    del self.measured[old]
         except RecordError as exc:
             self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
             return
@@ -128,7 +145,14 @@ class ExpertNode(Node):
         if reading is None or silent:
             self.publish(ExpertAnswer(stamp, label, None))
             return
-        self.publish(ExpertAnswer(stamp, label, reading.action, reading.takeover))
+        action = reading.action
+        if action is not None and self.jog is not None:
+            measured = self.measured.pop(stamp, None)
+            if measured is None:  # (cannot happen: answers follow their observation)
+                self.publish(ExpertAnswer(stamp, label, None))
+                return
+            action = self.jog.target(action, measured)
+        self.publish(ExpertAnswer(stamp, label, action, reading.takeover))
 
 
 def main() -> None:

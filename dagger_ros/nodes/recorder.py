@@ -28,7 +28,10 @@ class RecorderNode(Node):
         self.observation_size = profile.observation_size
         try:
             writer = DatasetWriter(self.config.dataset_root, self.config.repo_id,
-                                   self.config.control_rate_hz, profile.observation_names,
+                                   # a robot's profile sets the rate; a sim task's, the key
+                                   profile.control_rate_hz if self.config.profile
+                                   else self.config.control_rate_hz,
+                                   profile.observation_names,
                                    profile.action_names, robot_type=profile.robot,
                                    log=self.get_logger().warning)
         except DatasetError as exc:

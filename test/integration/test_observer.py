@@ -118,6 +118,50 @@ def test_observations_episodes_and_position_holds_from_robot_topics(tmp_path):
     assert "no observation: /joint_states carries NaN/Inf in shoulder_pitch.position" in out
 
 
+def test_a_gamepad_jogs_the_position_arm_and_releasing_it_holds(tmp_path):
+    from sensor_msgs.msg import Joy
+
+    config = write_graph(tmp_path / "robot.yaml", {
+        "/**": {"profile": "reach_position"},
+        "observer": {},
+        "expert": {"source": "joy"},
+        "supervisor": {"stepping": "realtime", "beta_schedule": "constant", "beta0": 1.0,
+                       "label_source": "operator/test"}})
+    watch = Listener({"/dagger/decision": String, COMMANDS: Float64MultiArray})
+    arm = FakeArm(watch.node)
+    pub = watch.node.create_publisher(Joy, "/joy", 10)
+    run = start(["dagger-ros", "run", "--config", str(config)])
+    stick = {"deadman": 1}
+
+    def pad():
+        while arm.running:
+            joy = Joy(axes=[0.0] * 8, buttons=[0] * 11)
+            joy.axes[1] = 1.0  # LY, full: base_yaw at its max_rate
+            joy.buttons[4] = stick["deadman"]  # LB
+            joy.header.stamp = watch.node.get_clock().now().to_msg()
+            pub.publish(joy)
+            time.sleep(0.02)
+
+    threading.Thread(target=pad, daemon=True).start()
+    try:
+        assert call(watch, "/dagger/episode/start").success
+        driven = lambda: [d for d in watch.records(topics.DECISION)  # noqa: E731
+                          if d.source == "expert" and not d.frame.startswith("-1:")]
+        assert watch.wait_until(lambda: len(driven()) >= 20, timeout=60)
+        stick["deadman"] = 0
+        time.sleep(1.0)
+        after = watch.records(topics.DECISION)[-10:]
+    finally:
+        stop(run)
+        arm.close()
+        watch.close()
+    jogged = np.array([d.executed_action for d in driven()[-10:]])
+    assert np.allclose(jogged, [Q[0] + 2.0 * 0.02, Q[1], Q[2]])  # one period at 2 rad/s
+    assert all(np.allclose(d.expert_action, d.executed_action) for d in driven()[-10:])
+    assert {d.reason for d in after} == {"no_label"}  # deadman released: held ...
+    assert all(np.allclose(d.executed_action, Q) for d in after)  # ... where it is
+
+
 def test_a_profile_naming_a_joint_the_robot_lacks_stops_the_observer_naming_it(tmp_path):
     profile = tmp_path / "arm.yaml"
     text = PROFILE.read_text()

@@ -120,3 +120,14 @@ def test_close_saves_the_episode_in_progress_as_interrupted(tmp_path):
     assert (saved.outcome, saved.frames, saved.seed, saved.session) == \
         ("interrupted", 6, 100, "run-1")
     assert [p.outcome for p in read_provenance(root)] == ["interrupted"]
+
+
+def test_an_ended_episode_still_incomplete_at_close_is_reported(tmp_path):
+    log = Log()
+    core = recorder(tmp_path / "ds", log)
+    core.decision(decision(7, label="0:7"))
+    core.observation(Observation(7, "0:7", np.zeros(3)))
+    core.event(end(0, 100, "success", 8, "run-1"))
+    assert core.close() == []
+    assert log.text("warning") == ["sim episode 0 not saved: only 1 of its 8 frames were "
+                                   "seen (the recorder started in the middle of it)"]

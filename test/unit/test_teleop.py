@@ -87,3 +87,21 @@ def test_joy_sync_answers_each_observation_once_its_joy_came():
     for s in range(40, 100, 10):  # the pad fell silent: only the newest few wait
         sync.observation(s, f"0:{s}")
     assert sync.joy(1000) == [(70, "0:70"), (80, "0:80"), (90, "0:90")]
+
+
+def test_a_gamepad_jogs_a_position_arm_from_where_it_is_measured():
+    from dagger_ros.core.config import ConfigError
+    from dagger_ros.core.profile import load_profile, profile_from_mapping
+    from dagger_ros.core.teleop import Jog
+
+    jog = Jog(load_profile("reach_position"))  # max_rate 2 rad/s, 50 Hz
+    observation = np.r_[0.5, -1.0, 2.59, np.zeros(6)]
+    assert np.allclose(jog.target([2.0, 0.0, 2.0], observation), [0.54, -1.0, 2.6])  # limit
+    assert np.allclose(jog.target([0.0, 0.0, 0.0], observation), [0.5, -1.0, 2.59])  # still
+    import yaml
+
+    data = yaml.safe_load(open(load_profile("reach_position").source).read())
+    del data["action"]["max_rate"]
+    with pytest.raises(ConfigError, match="jogs the position interface at the profile's "
+                       "action.max_rate, which x.yaml does not set"):
+        Jog(profile_from_mapping(data, "x.yaml"))

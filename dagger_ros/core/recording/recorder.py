@@ -34,7 +34,8 @@ class RecorderConfig:
     repo_id: str = param("local/dagger_ros", "LeRobot repo_id recorded in the dataset.")
     task_description: str = param("", "Text stored as each frame's LeRobot 'task' (empty: "
                                   "the task name).")
-    control_rate_hz: float = param(50.0, "Frames per second stored as the dataset's fps.")
+    control_rate_hz: float = param(50.0, "Frames per second stored as the dataset's fps "
+                                   "(with a 'profile': the profile's control rate instead).")
 
     def validate(self) -> None:
         from dagger_ros.core.tasks import task_class
@@ -141,6 +142,12 @@ class RecorderCore:
         """On the way out: save what is complete, then the episode in progress as
         'interrupted' (never half-written: each is one finalized LeRobot episode)."""
         self.unsaved += [(f, end) for f, end in self.assembler.ready() if f]
+        for episode, end in sorted(self.assembler.ends.items()):  # ended, never complete
+            seen = len(self.assembler.frames.get(episode, {}))
+            self.log.warning(f"sim episode {episode} not saved: only {seen} of its "
+                             f"{end.steps} frames were seen (the recorder started in the "
+                             "middle of it)")
+            self.assembler.drop(episode)
         for frames, episode in self.assembler.unfinished():
             start = self.starts.get(episode)
             self.unsaved.append((frames, EpisodeEnd(
