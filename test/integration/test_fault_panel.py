@@ -290,7 +290,7 @@ def test_supervisor_paused_in_lockstep_the_simulation_steps_on(tmp_path):
         watch.close()
     stale = [d for d in after if d.reason == "stale_input"]
     assert stale, (f"the pause made no input stale, the test saw no fault: {len(after)} "
-                   f"decisions after it, reasons {sorted({d['reason'] for d in after})}")
+                   f"decisions after it, reasons {sorted({d.reason.value for d in after})}")
     assert moved_on, f"the lockstep graph stalled after the pause ({len(after)} decisions)"
     assert "re-sent after its command was dropped: sending its hold" in out + err
     assert every_observation_decided(after)

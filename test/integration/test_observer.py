@@ -110,7 +110,7 @@ def test_observations_episodes_and_position_holds_from_robot_topics(tmp_path):
         assert all(np.allclose(d.executed_action, Q) for d in decisions)
         arm.position = [0.4, float("nan"), 1.1]  # NaN in /joint_states
         arm.target_on = True
-        time.sleep(1.0)
+        time.sleep(2.5)  # past the 2 s throttle of the observer's warning
     finally:
         out, err = stop(run)
         arm.close()
