@@ -123,6 +123,9 @@ def run_node(name: str, factory: Callable[[list[str]], object]) -> None:
         executor.add_node(node)
         while rclpy.ok() and not stop.requested.is_set():
             executor.spin_once(timeout_sec=SPIN_SLICE_S)
+        drain_until = time.monotonic() + 0.5  # what already arrived is handled (recorded)
+        while rclpy.ok() and time.monotonic() < drain_until:
+            executor.spin_once(timeout_sec=0.0)
         code = getattr(node, "exit_code", 0)  # a node that ended its own job says how
     except ConfigError as exc:
         print(f"[{name}] configuration error: {exc}", file=sys.stderr, flush=True)
