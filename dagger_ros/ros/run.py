@@ -46,7 +46,9 @@ class StopSignals:
 
     def __init__(self, name: str):
         self.name = name
-        self.requested = threading.Event()
+        # a plain flag: a signal handler must take no lock (it may interrupt the very
+        # thread that holds it, and then waits for itself for ever)
+        self.requested = False
         self.closing = threading.Event()  # the node's close() runs (a recorder's save)
         self.done = threading.Event()  # the main thread finished its clean-up
         self.close: Callable[[], None] | None = None
@@ -59,7 +61,7 @@ class StopSignals:
         threading.Thread(target=self._watch, name="stop-watcher", daemon=True).start()
 
     def _on_signal(self, signum, _frame) -> None:  # main thread, between bytecodes
-        self.requested.set()
+        self.requested = True
 
     def _watch(self) -> None:
         while True:
@@ -69,8 +71,7 @@ class StopSignals:
                 return
             if not data:
                 return
-            if data and not self.requested.is_set():
-                self.requested.set()
+            self.requested = True
             if self.done.wait(STOP_GRACE_S):
                 return
             deadline = time.monotonic() + CLEANUP_GRACE_S
@@ -121,7 +122,7 @@ def run_node(name: str, factory: Callable[[list[str]], object]) -> None:
         stop.close = getattr(node, "close", None)
         executor = make_executor()
         executor.add_node(node)
-        while rclpy.ok() and not stop.requested.is_set():
+        while rclpy.ok() and not stop.requested:
             executor.spin_once(timeout_sec=SPIN_SLICE_S)
         drain_until = time.monotonic() + 0.5  # what already arrived is handled (recorded)
         while rclpy.ok() and time.monotonic() < drain_until:
@@ -135,7 +136,7 @@ def run_node(name: str, factory: Callable[[list[str]], object]) -> None:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except Exception as exc:  # noqa: BLE001 - the one place that decides the exit code
-        if not rclpy.ok() or stop.requested.is_set():
+        if not rclpy.ok() or stop.requested:
             # a stop shut the context down while a callback was publishing: a stop
             code = getattr(node, "exit_code", 0)
         else:
