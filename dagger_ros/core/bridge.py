@@ -26,6 +26,7 @@ from dagger_ros.core.records import (
 from dagger_ros.core.tasks import Task, make_task, task_class
 
 STEPPING_MODES = ("lockstep", "realtime")
+EXPOSES = ("dagger", "hardware")
 STALE_RULES = ("hold", "zero")
 
 
@@ -48,8 +49,15 @@ class SensorNoiseConfig:
 class BridgeConfig(SensorNoiseConfig):
     """Parameters of the mujoco_bridge node."""
 
-    task: str = param("reach", "Simulated task: 'reach' (3-joint arm) or 'drive' (wheeled "
-                      "vehicle on a track).")
+    task: str = param("reach", "Simulated task: 'reach' (3-joint arm, velocity "
+                      "controlled), 'reach_position' (the same arm under a position "
+                      "controller) or 'drive' (wheeled vehicle on a track).")
+    exposes: str = param("dagger", "'dagger': the simulator runs the episodes and publishes "
+                         "the learner's observation itself; 'hardware': it exposes only "
+                         "what a ros2_control robot and its sensors do (/joint_states, the "
+                         "controller's command topic, the tool pose, the target), in real "
+                         "time, with no episodes (the operator paces them), for the robot "
+                         "graph (robot.launch.py) unchanged.")
     model_file: str = param("", "MJCF scene to load instead of the task's shipped one "
                             "(must contain the joints, actuators and sites the task names).")
     seed: int = param(0, "Seed of the first episode; episode i uses seed + i.")
@@ -87,6 +95,17 @@ class BridgeConfig(SensorNoiseConfig):
 
     def validate(self) -> None:
         task_class(self.task)  # unknown task -> ConfigError listing the known ones
+        if self.exposes not in EXPOSES:
+            raise ConfigError(f"'exposes' must be one of {EXPOSES}, got '{self.exposes}'")
+        if self.exposes == "hardware":
+            from dagger_ros.core.hardware_sim import HARDWARE_TASKS
+
+            if self.task not in HARDWARE_TASKS:
+                raise ConfigError(f"'task': the hardware-shaped simulator (exposes: hardware) "
+                                  f"runs {', '.join(HARDWARE_TASKS)}, not '{self.task}'")
+            if self.stepping != "realtime":
+                raise ConfigError("'stepping' must be realtime with 'exposes: hardware': "
+                                  "hardware does not wait for the graph")
         if self.stepping not in STEPPING_MODES:
             raise ConfigError(f"'stepping' must be one of {STEPPING_MODES}, got "
                               f"'{self.stepping}'")

@@ -87,6 +87,25 @@ class ReachIKExpert(Expert):
         return qd / over if over > 1.0 else qd
 
 
+class ReachIKPositionExpert(ReachIKExpert):
+    """ReachIKExpert on a position interface: each command is the measured position moved
+    one control period along the same joint-space velocity (as a gamepad jogs it)."""
+
+    name = "scripted/reach_ik_position"
+    max_rate = 2.0  # rad/s: the joint speed the velocity arm's actuators allow
+
+    def __init__(self, task: Task):
+        super().__init__(task)
+        self.dt = task.control_dt
+        self._position_low, self._position_high = task.action_limits()
+        self._low, self._high = np.full(3, -self.max_rate), np.full(3, self.max_rate)
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        q = np.asarray(observation[0:3], float)
+        return np.clip(q + super().act(observation) * self.dt, self._position_low,
+                       self._position_high)
+
+
 class DriveStanleyExpert(Expert):
     """Curvature feedforward plus feedback on the lateral and heading errors (in the
     spirit of the Stanley controller), slower where the road bends hard."""
@@ -113,7 +132,9 @@ class DriveStanleyExpert(Expert):
         return np.clip(np.array([speed, yaw_rate]), self._low, self._high)
 
 
-EXPERTS: dict[str, type[Expert]] = {"reach": ReachIKExpert, "drive": DriveStanleyExpert}
+EXPERTS: dict[str, type[Expert]] = {"reach": ReachIKExpert,
+                                     "reach_position": ReachIKPositionExpert,
+                                     "drive": DriveStanleyExpert}
 
 
 def make_expert(task: Task) -> Expert:

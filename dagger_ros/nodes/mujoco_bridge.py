@@ -7,19 +7,27 @@ Publishes /joint_states, /dagger/observation (stamped vector), /task/state, /tas
 lockstep, /dagger/command, the same command stamped with the observation it answers (so a
 late answer or a hold published while idle can never step the wrong observation).
 See BridgeConfig for the parameters.
+
+``exposes: hardware`` is the hardware-shaped simulator (core/hardware_sim.py): in real
+time it publishes only /joint_states at the control rate, the tool pose
+(/tcp_pose_broadcaster/pose) and the target (/target), and listens on the controller's
+command topic; nothing of DAgger (no observation, no episodes, no /sim/reset, no /clock).
+Its one extra, /hardware_sim/reset_scene, is the simulated person's hands re-placing the
+target.
 """
 
 from __future__ import annotations
 
 import time
 
-from geometry_msgs.msg import PointStamped
+from geometry_msgs.msg import PointStamped, PoseStamped
 from rclpy.duration import Duration
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
 
 from dagger_ros.core.bridge import BridgeConfig, CommandSlot, SimBridge
+from dagger_ros.core.hardware_sim import HardwareSim
 from dagger_ros.core.records import (
     Command,
     Observation,
@@ -37,6 +45,9 @@ class MujocoBridge(Node):
     def __init__(self, argv):
         super().__init__("mujoco_bridge")
         self.config: BridgeConfig = load_config(self, BridgeConfig, argv)
+        if self.config.exposes == "hardware":
+            self.setup_hardware()
+            return
         self.sim = SimBridge(self.config)
         task = self.sim.task
         kind, self.command_topic, _, self.decode = convert.command_interface(
@@ -68,6 +79,59 @@ class MujocoBridge(Node):
         self.get_logger().info(
             f"task '{task.name}' ({self.config.stepping}, {self.config.control_rate_hz:g} Hz), "
             f"commands on {self.command_topic}, model {task.model_path}")
+
+    # -- exposes: hardware -----------------------------------------------------------
+    def setup_hardware(self) -> None:
+        c = self.config
+        self.hardware = HardwareSim(c.task, c.model_file, c.control_rate_hz, c.seed,
+                                    c.command_limits)
+        kind, self.command_topic, _, self.decode = convert.command_interface(
+            self.hardware.task.command_kind, c.controller_name)
+        self.pub_joints = topics.publisher(self, topics.JOINT_STATES)
+        self.pub_tool = topics.publisher(self, topics.TOOL_POSE)
+        self.pub_target = topics.publisher(self, topics.TARGET)
+        self.create_subscription(kind, self.command_topic, self.on_hardware_command,
+                                 topics.COMMAND.qos)
+        topics.service(self, topics.SCENE_RESET, self.on_scene_reset)
+        self.create_timer(1.0 / c.control_rate_hz, self.on_hardware_tick)
+        self.get_logger().info(
+            f"hardware-shaped '{c.task}' arm at {c.control_rate_hz:g} Hz: /joint_states, "
+            f"{topics.TOOL_POSE.name}, {topics.TARGET.name}; commands on "
+            f"{self.command_topic}; model {self.hardware.task.model_path}")
+
+    def on_hardware_command(self, msg) -> None:
+        try:
+            self.hardware.put(self.decode(msg))
+        except ValueError as exc:  # the controller refuses it and keeps the last command
+            self.get_logger().error(f"rejected command on {self.command_topic}: {exc}",
+                                    throttle_duration_sec=1.0)
+
+    def on_hardware_tick(self) -> None:
+        hw = self.hardware
+        hw.tick()
+        stamp = self.get_clock().now().to_msg()
+        joints = JointState(name=hw.joint_names())
+        joints.header.stamp = stamp
+        position, velocity, effort = hw.joint_state()
+        joints.position, joints.velocity, joints.effort = (
+            position.tolist(), velocity.tolist(), effort.tolist())
+        self.pub_joints.publish(joints)
+        tool = PoseStamped()
+        tool.header.stamp, tool.header.frame_id = stamp, "base_link"
+        tool.pose.position.x, tool.pose.position.y, tool.pose.position.z = (
+            float(v) for v in hw.tool_position())
+        tool.pose.orientation.w = 1.0
+        self.pub_tool.publish(tool)
+        target = PointStamped()
+        target.header.stamp, target.header.frame_id = stamp, "base_link"
+        target.point.x, target.point.y, target.point.z = (float(v) for v in hw.target())
+        self.pub_target.publish(target)
+
+    def on_scene_reset(self, request, response):
+        seed = self.hardware.reset_scene()
+        response.success, response.message = True, f"target re-placed (scene seed {seed})"
+        self.get_logger().info(response.message)
+        return response
 
     def start_when_ready(self) -> None:
         """Begin episode 0 once the configured subscribers listen (or a reset asked).

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import PointStamped
+from geometry_msgs.msg import PointStamped, PoseStamped
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState, Joy
 from std_msgs.msg import Bool, String
@@ -81,6 +81,11 @@ TASK_STATE = Topic("/task/state", JointState, qos.STREAM)
 TASK_TARGET = Topic("/task/target", PointStamped, qos.STREAM)
 CLOCK = Topic("/clock", Clock, qos.CLOCK)
 SIM_RESET = Service("/sim/reset", Trigger)
+# -- what the hardware-shaped simulator exposes besides /joint_states: a robot's sensors ------
+TOOL_POSE = Topic("/tcp_pose_broadcaster/pose", PoseStamped, qos.STREAM)  # as UR's broadcaster
+TARGET = Topic("/target", PointStamped, qos.STREAM)  # as a perception node would give it
+#: the simulated person re-places the target (a person resetting the scene by hand)
+SCENE_RESET = Service("/hardware_sim/reset_scene", Trigger)
 #: episodes for scripts, beside the gamepad's buttons (the observer serves them)
 EPISODE_SERVICES = {kind: Service(f"/dagger/episode/{kind}", Trigger)
                     for kind in ("start", "end", "success", "failure")}

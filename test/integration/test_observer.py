@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from geometry_msgs.msg import PointStamped
+from geometry_msgs.msg import PointStamped, PoseStamped
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
@@ -26,12 +26,14 @@ COMMANDS = "/forward_position_controller/commands"
 
 
 class FakeArm:
-    """Publishes /joint_states and /target at 50 Hz, stamped with the time now."""
+    """Publishes /joint_states, the tool pose and /target at 50 Hz, stamped with the time
+    now."""
 
     def __init__(self, node):
         self.node = node
         self.pub_joints = node.create_publisher(JointState, "/joint_states", 10)
         self.pub_target = node.create_publisher(PointStamped, "/target", 10)
+        self.pub_tool = node.create_publisher(PoseStamped, "/tcp_pose_broadcaster/pose", 10)
         self.position = list(Q)
         self.target_on = True
         self.running = True
@@ -45,6 +47,10 @@ class FakeArm:
                                 velocity=[0.0] * 3, effort=[])
             joints.header.stamp = stamp
             self.pub_joints.publish(joints)
+            tool = PoseStamped()
+            tool.header.stamp = stamp
+            tool.pose.position.x, tool.pose.position.z = 0.2, 0.3
+            self.pub_tool.publish(tool)
             if self.target_on:
                 target = PointStamped()
                 target.header.stamp = stamp

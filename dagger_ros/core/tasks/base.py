@@ -145,10 +145,7 @@ class Task:
                              f"takes {self.action_size} ({', '.join(self.action_names)})")
         if not np.all(np.isfinite(action)):
             raise ValueError(f"action {action} has a NaN or Inf")
-        low, high = self.action_limits()
-        self._apply(np.clip(action, low, high))
-        for _ in range(self.substeps):
-            self._mj.mj_step(self.model, self.data)
+        self.run(action)
         self.step_count += 1
         reward, outcome = self._judge()
         if outcome is None and self.step_count >= self.max_episode_steps:
@@ -156,6 +153,14 @@ class Task:
         self.episode_return += reward
         self.outcome = outcome
         return StepResult(self.observe(), reward, outcome)
+
+    def run(self, action: np.ndarray) -> None:
+        """Physics only: apply ``action`` (clipped) for one control period, with no episode
+        bookkeeping (a hardware-shaped simulator runs so, with no episodes)."""
+        low, high = self.action_limits()
+        self._apply(np.clip(action, low, high))
+        for _ in range(self.substeps):
+            self._mj.mj_step(self.model, self.data)
 
     def observe(self) -> np.ndarray:
         """What the learner sees: the true observation plus sensor noise (drawn once per

@@ -19,6 +19,7 @@ class ReachTask(Task):
     model_file = "reach.xml"
     default_max_steps = 150  # 3 s at 50 Hz
     command_kind = "joint_velocity"
+    actuator_suffix = "velocity"  # the MJCF actuators are <joint>_velocity
     action_names = tuple(f"{j}.velocity" for j in JOINTS)
     observation_names = (
         tuple(f"{j}.position" for j in JOINTS) + tuple(f"{j}.velocity" for j in JOINTS)
@@ -29,7 +30,8 @@ class ReachTask(Task):
 
     def _check_model(self) -> None:
         self.joint_ids = self._require("joint", JOINTS)
-        self.actuator_ids = self._require("actuator", tuple(f"{j}_velocity" for j in JOINTS))
+        self.actuator_ids = self._require("actuator", tuple(f"{j}_{self.actuator_suffix}"
+                                                            for j in JOINTS))
         (self.site_id,) = self._require("site", ("end_effector",))
         (target_body,) = self._require("body", ("target",))
         self.mocap_id = int(self.model.body_mocapid[target_body])
@@ -67,15 +69,21 @@ class ReachTask(Task):
         return np.array([self.rng.uniform(-2.5, 2.5), self.rng.uniform(-0.9, 1.2),
                          self.rng.uniform(0.7, 2.0) * self.rng.choice([-1.0, 1.0])])
 
-    def _reset_state(self) -> None:
+    def _draw_goal(self) -> np.ndarray:
+        """A target: the end effector position of a random configuration, well above the
+        floor (so it is reachable). Leaves qpos at that configuration."""
         d = self.data
-        # target: end effector position of a random configuration, well above the floor
         for _ in range(100):
             d.qpos[self.qpos_adr] = self._sample_configuration()
             self._mj.mj_kinematics(self.model, d)
             goal = d.site_xpos[self.site_id].copy()
             if goal[2] > 0.12:
                 break
+        return goal
+
+    def _reset_state(self) -> None:
+        d = self.data
+        goal = self._draw_goal()
         d.mocap_pos[self.mocap_id] = goal
         # start: another random configuration, at least 15 cm from the target
         for _ in range(100):
@@ -85,6 +93,22 @@ class ReachTask(Task):
             if start[2] > 0.12 and np.linalg.norm(start - goal) > 0.15:
                 break
         d.qvel[:] = 0.0
+
+    def place_target(self, seed: int) -> None:
+        """A person resetting the scene by hand: a new target (drawn with ``seed``), at
+        least 15 cm from where the end effector is; the arm stays where it is."""
+        rng, self.rng = self.rng, np.random.default_rng(seed)
+        d = self.data
+        q, qvel = d.qpos.copy(), d.qvel.copy()
+        here = self.end_effector()
+        for _ in range(100):
+            goal = self._draw_goal()
+            if np.linalg.norm(goal - here) > 0.15:
+                break
+        d.qpos[:], d.qvel[:] = q, qvel
+        d.mocap_pos[self.mocap_id] = goal
+        self._mj.mj_forward(self.model, d)
+        self.rng = rng
 
     def observation(self) -> np.ndarray:
         d = self.data
@@ -110,3 +134,19 @@ class ReachTask(Task):
         t = self.target()
         return {"target.x": t[0], "target.y": t[1], "target.z": t[2],
                 "distance": self.distance(), "progress": self.step_count / self.max_episode_steps}
+
+
+class ReachPositionTask(ReachTask):
+    """reach under a forward position controller: the command is each joint's target
+    angle (a servo in the MJCF tracks it), as a ros2_control forward_position_controller
+    takes it."""
+
+    name = "reach_position"
+    model_file = "reach_position.xml"
+    command_kind = "joint_position"
+    actuator_suffix = "position"
+    action_names = tuple(f"{j}.position" for j in JOINTS)
+
+    def _reset_state(self) -> None:
+        super()._reset_state()
+        self.data.ctrl[self.actuator_ids] = self.data.qpos[self.qpos_adr]  # holds the start
