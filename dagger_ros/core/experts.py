@@ -66,7 +66,9 @@ class ReachIKExpert(Expert):
             for elbow in (elbow0, -elbow0):
                 shoulder = np.arctan2(r, z) - np.arctan2(l2 * np.sin(elbow),
                                                         l1 + l2 * np.cos(elbow))
-                out.append(np.array([yaw, wrap_angle(shoulder), elbow]))
+                # ...or the long way, for a base whose limits bar the short one
+                for turn in (yaw, yaw - np.sign(yaw - yaw_now) * 2 * np.pi):
+                    out.append(np.array([turn, wrap_angle(shoulder), elbow]))
         return out
 
     def _inside_limits(self, q: np.ndarray) -> bool:

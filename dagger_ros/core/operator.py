@@ -1,5 +1,10 @@
 """A simulated operator who behaves like a person at a gamepad, without ROS.
 
+Two of them: ``SimulatedOperator`` watches a DAgger simulation's privileged observation
+(``watches: simulator``); ``ReachPerson`` watches a robot only as a person beside it would
+(``watches: robot``: the arm's joint states and the target), paces the episodes with the
+gamepad's buttons and resets the scene between them.
+
 It watches the robot (the simulator's noise-free state) and reacts with a delay: it takes
 over when the robot strayed beyond a tolerance ``reaction_delay`` ago, and hands back once
 it had recovered (hysteresis). While in control it steers like the scripted expert on what
@@ -21,14 +26,42 @@ from dagger_ros.core.teleop import JoyConfig
 
 #: per task: the observation element whose magnitude says how far the robot strayed
 DEVIATION = {"drive": "lateral_error"}
+WATCHES = ("simulator", "robot")
+#: tasks a person watching the robot can supervise (an arm reaching a target)
+PERSON_TASKS = ("reach", "reach_position")
 
 
 @dataclasses.dataclass
 class SimOperatorConfig(JoyConfig):
     """Parameters of the sim_operator node."""
 
-    task: str = param("drive", "Task the operator supervises (one with a deviation "
-                      f"measure: {', '.join(DEVIATION)}).")
+    task: str = param("drive", "Task the operator supervises: watches simulator, one with "
+                      f"a deviation measure ({', '.join(DEVIATION)}); watches robot, the arm "
+                      f"({', '.join(PERSON_TASKS)}) whose kinematics the person knows.")
+    watches: str = param("simulator", "'simulator': the simulation's privileged observation "
+                         "(a DAgger simulation, which runs the episodes); 'robot': only the "
+                         "robot's /joint_states and /target, as a person beside it: it "
+                         "starts, marks and ends the episodes with the gamepad's buttons and "
+                         "re-places the target between them (/hardware_sim/reset_scene).")
+    profile: str = param("", "watches robot: the robot profile (the gamepad jogs its "
+                         "action at max_rate, as the expert node reads it).")
+    model_file: str = param("", "watches robot: MJCF of the arm for the person's kinematics "
+                            "(empty: the task's shipped model).")
+    success_distance: float = param(0.03, "watches robot: the tool this close to the target "
+                                    "(m) is a success.")
+    handback_distance: float = param(0.06, "watches robot: having taken over, the person "
+                                     "hands back once the tool is this close (m).")
+    stall_window: float = param(0.5, "watches robot: seconds over which the person judges "
+                                "the policy's progress.")
+    stall_fraction: float = param(0.25, "watches robot: the person takes over when the "
+                                  "policy closed less than this fraction of the distance "
+                                  "over stall_window (or moved away).")
+    max_takeovers: int = param(2, "watches robot: after this many take-overs in an episode "
+                               "the person keeps control to its end.")
+    episode_time_limit: float = param(6.0, "watches robot: seconds after which the person "
+                                      "marks the episode a failure and ends it.")
+    settle_time: float = param(0.3, "watches robot: seconds between the scene reset and "
+                               "pressing start.")
     reaction_delay: float = param(0.1, "Seconds (of robot time) between the robot straying "
                                   "(or recovering) and the operator taking over (or handing "
                                   "back).")
@@ -43,6 +76,20 @@ class SimOperatorConfig(JoyConfig):
 
     def validate(self) -> None:
         super().validate()
+        if self.watches not in WATCHES:
+            raise ConfigError(f"'watches' must be one of {WATCHES}, got '{self.watches}'")
+        if self.watches == "robot":
+            if self.task not in PERSON_TASKS:
+                raise ConfigError(f"'task': a person watching the robot supervises "
+                                  f"{', '.join(PERSON_TASKS)}, not '{self.task}'")
+            for key in ("success_distance", "handback_distance", "stall_window",
+                        "episode_time_limit"):
+                if getattr(self, key) <= 0:
+                    raise ConfigError(f"'{key}' must be positive, got {getattr(self, key)}")
+            if self.max_takeovers < 0 or self.settle_time < 0 or self.stall_fraction < 0:
+                raise ConfigError("'max_takeovers', 'settle_time' and 'stall_fraction' must "
+                                  "be >= 0")
+            return
         if self.task not in DEVIATION:
             raise ConfigError(f"'task': the simulated operator has no deviation measure for "
                               f"'{self.task}'; tasks: {', '.join(DEVIATION)}")
@@ -92,3 +139,182 @@ class SimulatedOperator:
     def new_episode(self) -> None:
         self.seen.clear()
         self.intervening = False
+
+
+class ReachPerson:
+    """A person at a gamepad beside an arm, seeing only what one would: where the arm is
+    (its joint states, through the arm's known kinematics) and where the target is.
+
+    Per tick (each /joint_states) it says what it does with the gamepad (``Gesture``):
+    between episodes it has the scene reset (the target re-placed by hand), waits
+    ``settle_time`` and presses start until the episode begins; while one runs it watches
+    the tool's distance to the target as it saw it ``reaction_delay`` ago, takes over when
+    the policy stalls or moves away, steers like the scripted expert (sticks = joint
+    speeds, as the gamepad jogs the arm), hands back once close, and presses success
+    (then end) when the tool reaches the target, or failure (then end) when the arm hits
+    the floor or time runs out. With no policy it drives every episode (demonstrations).
+    """
+
+    FLOOR = 0.02  # m: the tool lower than this has hit the floor
+    GAIN = 6.0  # 1/s: the tool's speed towards the target per metre away
+    DAMPING = 0.05  # m: damped least squares, so a stretched arm is steered gently
+
+    def __init__(self, config: SimOperatorConfig, max_rate):
+        from dagger_ros.core.tasks import make_task
+
+        self.config = config
+        arm = make_task(config.task, config.model_file)
+        self.kinematics = arm
+        self.max_rate = np.asarray(max_rate, float)
+        from dagger_ros.core.experts import ReachIKExpert
+
+        self.ik = ReachIKExpert(arm)  # the way round a joint limit, at the jog's speeds
+        self.ik._low, self.ik._high = -self.max_rate, self.max_rate
+        self.unwinding = False
+        self.rng = np.random.default_rng(config.seed)
+        self.state = "reset"  # reset -> settling -> starting -> running -> ending -> reset
+        self.since = None  # when the state began (s)
+        self.history: collections.deque = collections.deque()  # (t, distance)
+        self.intervening = False
+        self.takeovers = 0
+        self.pending: list[str] = []  # buttons to press, one per tick
+        self.episode_running = False
+        self.last_press = -np.inf
+        self.marks: list[str] = []  # what it marked, per episode (for tests and logs)
+
+    # -- what the person sees -----------------------------------------------------------
+    def tool(self, q) -> np.ndarray:
+        arm = self.kinematics
+        arm.data.qpos[arm.qpos_adr] = q
+        arm._mj.mj_kinematics(arm.model, arm.data)
+        arm._mj.mj_comPos(arm.model, arm.data)  # for the Jacobian (steer_towards)
+        return arm.data.site_xpos[arm.site_id].copy()
+
+    def perceived(self, t: float, ago: float) -> float | None:
+        """The distance as seen ``ago`` s before ``t`` (None: not watched that long)."""
+        when = t - ago
+        past = [d for (s, d) in self.history if s <= when]
+        return past[-1] if past else None
+
+    # -- the episode as the observer reports it ------------------------------------------
+    def episode_started(self) -> None:
+        self.episode_running = True
+
+    def episode_ended(self) -> None:
+        self.episode_running = False
+
+    def scene_reset_done(self, t: float) -> None:
+        if self.state == "resetting":
+            self.state, self.since = "settling", t
+
+    # -- one tick ---------------------------------------------------------------------
+    def tick(self, t: float, q, target, policy_running: bool) -> "Gesture":
+        c = self.config
+        q, target = np.asarray(q, float), np.asarray(target, float)
+        if self.since is None:
+            self.since = t
+        gesture = Gesture(np.zeros(len(self.max_rate)), False)
+        if self.pending:
+            gesture.events = (self.pending.pop(0),)
+        if self.state == "reset":
+            gesture.reset_scene = True
+            self.state = "resetting"
+        elif self.state == "settling" and t - self.since >= c.settle_time:
+            self.state, self.since = "starting", t
+        elif self.state == "starting":
+            if self.episode_running:
+                self.state, self.since = "running", t
+                self.history.clear()
+                self.intervening, self.takeovers, self.unwinding = False, 0, False
+            elif t - self.last_press > 1.0 and not gesture.events:
+                gesture.events, self.last_press = ("start",), t  # pressed until it starts
+        elif self.state == "ending":
+            if not self.episode_running:
+                self.state, self.since = "reset", t
+            elif t - self.last_press > 1.0 and not gesture.events and not self.pending:
+                gesture.events, self.last_press = ("end",), t  # pressed until it ends
+        if self.state != "running":
+            return gesture
+        if not self.episode_running:  # ended by someone else (a timeout): start again
+            self.state, self.since = "reset", t
+            return gesture
+        tool = self.tool(q)
+        distance = float(np.linalg.norm(target - tool))
+        self.history.append((t, distance))
+        while self.history and self.history[0][0] < t - c.stall_window - c.reaction_delay - 1:
+            self.history.popleft()
+        verdict = None
+        if distance < c.success_distance:
+            verdict = "success"
+        elif tool[2] < self.FLOOR or t - self.since > c.episode_time_limit:
+            verdict = "failure"
+        if verdict is not None:
+            self.marks.append(verdict)
+            self.pending = [verdict, "end"]
+            self.state, self.last_press = "ending", t
+            self.intervening = False
+            return gesture
+        self.judge(t, policy_running)
+        drives = self.intervening or not policy_running
+        if drives:
+            speed = self.steer_towards(q, target - tool)
+            if self.unwinding or self.at_limit(q, speed):  # straight at it is barred: go
+                self.unwinding = True                     # round (the IK pose, in limits)
+                pseudo = np.concatenate([q, np.zeros(3), target, target - tool])
+                speed = self.ik.act(pseudo)
+            noise = self.rng.normal(size=len(speed)) * c.operator_noise * self.max_rate
+            gesture.sticks = np.clip((speed + noise) / self.max_rate, -1.0, 1.0)
+        gesture.takeover = self.intervening
+        return gesture
+
+    def at_limit(self, q, speed) -> bool:
+        """Whether steering on would push a joint into its limit."""
+        low, high = self.ik.limits[:, 0], self.ik.limits[:, 1]
+        limited = low < high
+        return bool(np.any(limited & (((q <= low + 0.05) & (speed < 0))
+                                      | ((q >= high - 0.05) & (speed > 0)))))
+
+    def steer_towards(self, q, error) -> np.ndarray:
+        """Joint speeds that move the tool straight at the target, as a person steers by
+        eye: damped least squares on the arm's Jacobian (``tool`` computed it for q), a P
+        law on the tool's error, the whole vector scaled into the jog's max_rate."""
+        arm = self.kinematics
+        jac = np.zeros((3, arm.model.nv))
+        arm._mj.mj_jacSite(arm.model, arm.data, jac, None, arm.site_id)
+        jac = jac[:, arm.dof_adr]
+        damping = self.DAMPING ** 2 * np.eye(3)
+        speed = jac.T @ np.linalg.solve(jac @ jac.T + damping, self.GAIN * np.asarray(error))
+        over = np.max(np.abs(speed) / self.max_rate)
+        return speed / over if over > 1.0 else speed
+
+    def judge(self, t: float, policy_running: bool) -> None:
+        """Take over or hand back, on what it saw reaction_delay ago."""
+        c = self.config
+        if not (c.intervene and policy_running):
+            self.intervening = False
+            return
+        seen = self.perceived(t, c.reaction_delay)
+        if self.intervening:
+            if (seen is not None and seen < c.handback_distance
+                    and self.takeovers < c.max_takeovers):
+                self.intervening = False
+                self.history.clear()  # the policy's progress is judged afresh
+            return
+        before = self.perceived(t, c.reaction_delay + c.stall_window)
+        if seen is None or before is None:
+            return  # not watched long enough to judge
+        if before - seen < max(0.003, c.stall_fraction * before):
+            self.intervening = True
+            self.takeovers += 1
+
+
+@dataclasses.dataclass
+class Gesture:
+    """What the person does with the gamepad this tick: stick positions (-1..1, one per
+    commanded joint), the take-over button, buttons pressed now, and whether they reset
+    the scene by hand."""
+
+    sticks: np.ndarray
+    takeover: bool
+    events: tuple[str, ...] = ()
+    reset_scene: bool = False

@@ -40,6 +40,9 @@ class EnsemblePolicy:
     act_std: np.ndarray
     observation_names: list[str]
     action_names: list[str]
+    #: per action element, the observation element it is an offset from (a position
+    #: interface learns each command relative to the joint's measured position), or None
+    relative_to: list[int] | None = None
 
     @property
     def members(self) -> int:
@@ -60,6 +63,8 @@ class EnsemblePolicy:
             if i < last:
                 np.maximum(h, 0.0, out=h)
         out = h * self.act_std + self.act_mean
+        if self.relative_to is not None:
+            out = out + obs.reshape(1, -1, obs.shape[-1])[..., self.relative_to]
         return out[:, 0, :] if single else out
 
     def predict(self, observation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +112,9 @@ def save_checkpoint(policy: EnsemblePolicy, folder: str | Path, provenance: dict
                          "hidden": policy.hidden, "activation": "relu"},
         "observation": {"names": list(policy.observation_names),
                         "size": len(policy.observation_names)},
-        "action": {"names": list(policy.action_names), "size": len(policy.action_names)},
+        "action": {"names": list(policy.action_names), "size": len(policy.action_names),
+                   **({"relative_to": [policy.observation_names[i] for i in policy.relative_to]}
+                      if policy.relative_to is not None else {})},
         "provenance": {**provenance, "created_unix": round(time.time(), 3)},
     }
     cid = content_id(weights_bytes, config)
@@ -165,10 +172,16 @@ def load_checkpoint(folder: str | Path, observation_size: int | None = None,
     try:
         weights = [t[f"layers.{i}.weight"] for i in range(layers)]
         biases = [t[f"layers.{i}.bias"] for i in range(layers)]
+        relative = config["action"].get("relative_to")
         policy = EnsemblePolicy(weights, biases, t["obs_mean"], t["obs_std"], t["act_mean"],
-                                t["act_std"], obs_names, act_names)
+                                t["act_std"], obs_names, act_names,
+                                None if relative is None else [obs_names.index(n)
+                                                               for n in relative])
     except KeyError as exc:
         raise CheckpointError(f"{weights_path} lacks tensor {exc}") from None
+    except ValueError as exc:
+        raise CheckpointError(f"{config_path}: action.relative_to names an element the "
+                              f"observation does not have ({exc})") from None
     sizes = [len(obs_names)] + config["architecture"]["hidden"] + [len(act_names)]
     for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
         k = config["architecture"]["members"]

@@ -389,9 +389,13 @@ class RoundMetrics(JsonRecord):
     checkpoint: str
     checkpoint_id: str
     train: dict
-    success_rate: float
-    mean_return: float
+    success_rate: float  # simulator: the held-out evaluation; operator: see evaluated_by
+    mean_return: float | None  # None where episodes have no return (operator-paced)
     eval_episodes: int
+    #: 'simulator': success_rate is the new checkpoint's on held-out seeds; 'operator':
+    #: the share of this round's episodes the running policy completed itself (no
+    #: take-over, marked success by the operator)
+    evaluated_by: str = "simulator"
 
 
 @dataclasses.dataclass

@@ -1,8 +1,17 @@
-"""DAgger rounds without ROS: the trainer's configuration and its retrain/evaluate step."""
+"""DAgger rounds without ROS: the trainer's configuration and its retrain/evaluate step.
+
+Two kinds of round: in a simulation the trainer starts each episode (/sim/reset) and
+evaluates every checkpoint on held-out seeds; on a robot (``episodes_from: operator``) the
+operator starts and ends the episodes, the trainer counts them, retrains in a background
+process while the robot keeps collecting with the previous policy, and takes each round's
+figures from what the operator marked.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +24,17 @@ from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.dagger_loop import EVAL_SEED_BASE, evaluate
 from dagger_ros.core.policy_model import save_checkpoint
 from dagger_ros.core.recording import load_frames
-from dagger_ros.core.records import RoundAnnouncement, RoundMetrics, SavedEpisode, Source
+from dagger_ros.core.profile import node_profile
+from dagger_ros.core.records import (
+    Outcome,
+    RoundAnnouncement,
+    RoundMetrics,
+    SavedEpisode,
+    Source,
+)
 from dagger_ros.core.tasks import make_task, task_class
+
+EPISODE_SOURCES = ("simulator", "operator")
 from dagger_ros.core.training import TrainConfig, train_ensemble
 
 
@@ -25,6 +43,19 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
     """Parameters of the trainer node: the rounds it drives and how it trains."""
 
     task: str = param("reach", "Task (for the closed-loop evaluation).")
+    episodes_from: str = param("simulator", "'simulator': the trainer starts each episode "
+                               "(/sim/reset) and evaluates each checkpoint on held-out "
+                               "seeds; 'operator' (a robot): the operator starts and ends "
+                               "them, the trainer counts those ended with an outcome "
+                               "(aborted ones are not counted), retrains in a background "
+                               "process while the robot goes on collecting with the "
+                               "previous policy, hot-swaps the new one between episodes, "
+                               "and takes the round's figures from the operator's marks.")
+    profile: str = param("", "Robot profile: the observation and action the policy learns "
+                         "(empty: the task's).")
+    relative_actions: bool = param(True, "Position and trajectory interfaces: learn each "
+                                   "command as an offset from the joint's measured position "
+                                   "(the policy outputs measured + offset).")
     dataset_root: str = param("runs/default/dataset", "The recorder's LeRobot dataset.")
     repo_id: str = param("local/dagger_ros", "LeRobot repo_id of that dataset.")
     run_dir: str = param("runs/default", "Where checkpoints/ and metrics.jsonl are written.")
@@ -55,6 +86,12 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
     def validate(self) -> None:
         super().validate()
         task_class(self.task)
+        if self.episodes_from not in EPISODE_SOURCES:
+            raise ConfigError(f"'episodes_from' must be one of {EPISODE_SOURCES}, got "
+                              f"'{self.episodes_from}'")
+        if self.episodes_from == "operator" and self.label_expert:
+            raise ConfigError("'label_expert' relabels with a simulator's scripted expert; "
+                              "with 'episodes_from: operator' the operator labels")
         for key in ("rounds", "episodes_per_round", "eval_episodes"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"'{key}' must be >= 1, got {getattr(self, key)}")
@@ -108,9 +145,18 @@ def eval_task(config: TrainerConfig):
     return make_task(config.task, observation_noise=config.noise())
 
 
+def learner(config: TrainerConfig) -> tuple[list[str], list[str], list[int] | None]:
+    """What the policy learns: observation names, action names, and (position interfaces,
+    relative_actions) the observation element each command is an offset from."""
+    profile = node_profile(config.profile, config.task)
+    relative = (profile.hold_indices() if profile.action.holds_position
+                and config.relative_actions else None)
+    return profile.observation_names, profile.action_names, relative
+
+
 def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
     """Train on everything recorded so far; write the checkpoint atomically."""
-    task = eval_task(config)
+    observation_names, action_names, relative = learner(config)
     if config.label_expert:
         from dagger_ros.core.experts import make_expert
         from dagger_ros.core.recording.labels import relabel
@@ -122,9 +168,10 @@ def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
     keep = (frames["labelled"] == 1) & (weights > 0)  # unlabelled frames teach nothing
     weighted = config.intervention_weight != 1.0 or config.pre_intervention_steps > 0
     policy, report = train_ensemble(frames["observation"][keep], frames["action"][keep],
-                                    frames["episode"][keep], task.observation_names,
-                                    task.action_names, config, seed=config.seed + round_index,
-                                    weights=weights[keep] if weighted else None)
+                                    frames["episode"][keep], observation_names, action_names,
+                                    config, seed=config.seed + round_index,
+                                    weights=weights[keep] if weighted else None,
+                                    relative_to=relative)
     path = save_checkpoint(policy, Path(config.run_dir) / "checkpoints", {
         "name": f"round_{round_index:03d}", "round": round_index,
         "dataset": str(config.dataset_root), "frames": report.frames,
@@ -211,6 +258,17 @@ class RoundPorts(Protocol):
 
     def log(self, line: str) -> None: ...
 
+    # -- operator-paced rounds (a robot) -----------------------------------------------
+    def wait_episodes(self, round_index: int, count: int, timeout: float) -> None:
+        """Return once ``count`` episodes of ``round_index`` that the operator ended with
+        an outcome are saved (TimeoutError after timeout)."""
+
+    def wait_between_episodes(self, timeout: float) -> None:
+        """Return once no episode runs (TimeoutError after timeout)."""
+
+    def alive(self) -> bool:
+        """False once the graph is shutting down."""
+
 
 def run_rounds(config: TrainerConfig, ports: RoundPorts,
                retrain: Callable = retrain, evaluate: Callable = None,
@@ -218,6 +276,8 @@ def run_rounds(config: TrainerConfig, ports: RoundPorts,
     """DAgger's rounds: announce, collect, retrain on everything so far, evaluate, until
     the rounds are done or the evaluation reaches the target (``stop_at_target``). The last
     checkpoint is announced once more (``final``) so it reaches the policy."""
+    if config.episodes_from == "operator":
+        return run_operator_rounds(config, ports, clock=clock)
     evaluate = evaluate or evaluate_policy
     checkpoint: tuple[Path, str] | None = None
     rows: list[RoundMetrics] = []
@@ -245,3 +305,119 @@ def run_rounds(config: TrainerConfig, ports: RoundPorts,
         ports.announce(RoundAnnouncement(config.rounds, str(checkpoint[0]), checkpoint[1],
                                          final=True))
     return rows
+
+
+# -- operator-paced rounds ------------------------------------------------------------------
+def counted(saved: list[SavedEpisode], round_index: int) -> list[SavedEpisode]:
+    """The episodes of a round that count: ended by the operator (or a timeout) with an
+    outcome; an aborted one (start pressed again, end without a mark) does not."""
+    return [x for x in saved if x.round == round_index and x.outcome != Outcome.ABORTED]
+
+
+def operator_round_row(round_index: int, saved: list[SavedEpisode], checkpoint: Path,
+                       train_report: dict) -> RoundMetrics:
+    """A robot round's figures, from the recorder's provenance records and the operator's
+    marks: no simulator is asked anything."""
+    this_round = counted(saved, round_index)
+    own = [x for x in this_round if x.checkpoint_id is not None and x.outcome ==
+           Outcome.SUCCESS and x.interventions == 0]
+    return RoundMetrics(
+        round=round_index, beta=this_round[-1].beta if this_round else 0.0,
+        episodes=len(counted_all(saved)),
+        labels=sum(x.frames - x.unlabelled_frames for x in saved),
+        collected_success=sum(x.outcome == Outcome.SUCCESS for x in this_round)
+        / max(1, len(this_round)),
+        policy_frames=sum(x.policy_frames for x in this_round),
+        **intervention_metrics(this_round),
+        checkpoint=str(checkpoint), checkpoint_id=checkpoint_id(checkpoint),
+        train=train_report, success_rate=len(own) / max(1, len(this_round)),
+        mean_return=None, eval_episodes=len(this_round), evaluated_by="operator")
+
+
+def counted_all(saved: list[SavedEpisode]) -> list[SavedEpisode]:
+    return [x for x in saved if x.outcome != Outcome.ABORTED]
+
+
+def run_operator_rounds(config: TrainerConfig, ports: RoundPorts, train: Callable = None,
+                        clock: Callable[[], float] = time.monotonic) -> list[RoundMetrics]:
+    """Rounds on a robot: announce the round (between episodes, so no episode mixes two
+    policies), wait for the operator's episodes, retrain in the background (the robot
+    keeps collecting with the previous policy meanwhile; those episodes belong to the
+    round they ran in), figures from the operator's marks."""
+    train = train or train_in_background
+    checkpoint: tuple[Path, str] | None = None
+    rows: list[RoundMetrics] = []
+    for r in range(config.rounds):
+        if r:
+            ports.wait_between_episodes(config.round_timeout)
+        ports.announce(RoundAnnouncement(r, str(checkpoint[0]) if checkpoint else None,
+                                         checkpoint[1] if checkpoint else None))
+        ports.wait_for_supervisor(r, 60.0)
+        need = config.episodes_in(r)
+        ports.log(f"round {r}: waiting for the operator's {need} episodes ("
+                  + (f"policy {checkpoint[1]} drives; hold the take-over button to correct "
+                     "it" if checkpoint else "no policy yet: the operator demonstrates")
+                  + ")")
+        ports.wait_episodes(r, need, config.round_timeout)
+        ports.log(f"round {r}: {need} episodes in; retraining in the background (the "
+                  "robot keeps collecting with the "
+                  + ("previous policy)" if checkpoint else "operator)"))
+        path, report = train(config, r, ports.alive)
+        checkpoint = (path, checkpoint_id(path))
+        row = operator_round_row(r, ports.saved(), path, report)
+        append_metrics(config.run_dir, row)
+        ports.publish(row)
+        rows.append(row)
+        rate = ("-" if row.intervention_rate is None else f"{row.intervention_rate:.0%}")
+        ports.log(f"round {r}: {row.eval_episodes} episodes, policy's own success "
+                  f"{row.success_rate:.0%}, intervention rate {rate}, {row.interventions} "
+                  f"take-overs, {row.labels} labels so far; new checkpoint "
+                  f"{row.checkpoint_id}")
+        if config.stop_at_target and r and row.success_rate >= config.target_success:
+            ports.log(f"target success {config.target_success:.0%} reached")
+            break
+    if checkpoint is not None:
+        ports.wait_between_episodes(config.round_timeout)
+        ports.announce(RoundAnnouncement(config.rounds, str(checkpoint[0]), checkpoint[1],
+                                         final=True))
+    return rows
+
+
+def train_in_background(config: TrainerConfig, round_index: int,
+                        alive: Callable[[], bool] = lambda: True) -> tuple[Path, dict]:
+    """``retrain`` in a child process at lower CPU priority, so the control nodes keep
+    their share of the cores; returns (checkpoint path, training report). The child is
+    killed if the graph shuts down (InterruptedError) and its failure is raised here."""
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_train_child, args=(config, round_index, send), daemon=True,
+                       name=f"dagger_ros-train-round-{round_index}")
+    proc.start()
+    send.close()
+    try:
+        while not receive.poll(0.2):
+            if not proc.is_alive():
+                raise RuntimeError(f"the training process of round {round_index} died "
+                                   f"(exit code {proc.exitcode})")
+            if not alive():
+                raise InterruptedError("shutting down")
+        kind, value = receive.recv()
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(5)
+    if kind == "error":
+        raise RuntimeError(f"training round {round_index} failed: {value}")
+    return Path(value[0]), value[1]
+
+
+def _train_child(config: TrainerConfig, round_index: int, send) -> None:
+    try:
+        os.nice(10)
+    except OSError:
+        pass
+    try:
+        path, trained = retrain(config, round_index)
+        send.send(("ok", (str(path), trained["report"])))
+    except Exception as exc:  # reported by the parent, naming the round
+        send.send(("error", f"{type(exc).__name__}: {exc}"))

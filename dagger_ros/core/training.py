@@ -82,11 +82,16 @@ def _device(name: str):
 
 def train_ensemble(observations: np.ndarray, actions: np.ndarray, episode_ids: np.ndarray,
                    observation_names, action_names, config: TrainConfig, seed: int = 0,
-                   weights: np.ndarray | None = None) -> tuple[EnsemblePolicy, TrainReport]:
+                   weights: np.ndarray | None = None, relative_to: list[int] | None = None
+                   ) -> tuple[EnsemblePolicy, TrainReport]:
     """Fit the ensemble to (observation, expert action) frames.
 
-    ``weights`` (optional, per frame) scale each frame's loss. Returns the policy with the
-    lowest held-out loss seen (the last one if nothing is held out) and a report.
+    ``weights`` (optional, per frame) scale each frame's loss. ``relative_to`` (optional,
+    per action element, an observation index): the network learns the action minus that
+    observation element (a position command as an offset from the measured position, which
+    is a few hundredths of a radian, where the absolute angle spans radians). Returns the
+    policy with the lowest held-out loss seen (the last one if nothing is held out) and a
+    report.
     """
     import torch
 
@@ -98,6 +103,8 @@ def train_ensemble(observations: np.ndarray, actions: np.ndarray, episode_ids: n
     device = _device(config.device)
     obs = np.asarray(observations, dtype=np.float32)
     act = np.asarray(actions, dtype=np.float32)
+    if relative_to is not None:
+        act = act - obs[:, relative_to]
     if len(obs) == 0:
         raise ValueError("no frames to train on")
     w = np.ones(len(obs), np.float32) if weights is None else np.asarray(weights, np.float32)
@@ -161,7 +168,8 @@ def train_ensemble(observations: np.ndarray, actions: np.ndarray, episode_ids: n
         weights=[weights_np[i] for i in range(0, len(weights_np), 2)],
         biases=[weights_np[i][:, 0, :] for i in range(1, len(weights_np), 2)],
         obs_mean=obs_mean, obs_std=obs_std, act_mean=act_mean, act_std=act_std,
-        observation_names=list(observation_names), action_names=list(action_names))
+        observation_names=list(observation_names), action_names=list(action_names),
+        relative_to=None if relative_to is None else list(relative_to))
     report = TrainReport(frames=len(obs), episodes=len(np.unique(episode_ids)),
                          holdout_episodes=len(np.unique(np.asarray(episode_ids)[hold])),
                          steps=step, best_holdout_loss=round(float(best[0]), 6),

@@ -7,6 +7,11 @@ the LeRobot dataset, writes the checkpoint atomically, evaluates the policy alon
 held-out seeds and publishes the round's figures on /dagger/metrics. It exits when the
 rounds are done or the target success rate is reached. The loop is core/rounds.py's
 ``run_rounds``; this node gives it the graph (``RoundPorts``).
+
+With ``episodes_from: operator`` (a robot) it starts no episode: it counts the operator's
+(from the recorder's saved records), retrains in a background process while the robot
+keeps collecting with the previous policy, and announces the new round between episodes
+(/episode/event tells when none runs), so the policy hot-swaps between two episodes.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from rclpy.node import Node
 from std_srvs.srv import Trigger
 
 from dagger_ros.core.records import (
+    EpisodeEnd,
+    EpisodeStart,
     MetricsFinished,
     RecordError,
     ResetReply,
@@ -27,7 +34,7 @@ from dagger_ros.core.records import (
     RoundMetrics,
     SavedEpisode,
 )
-from dagger_ros.core.rounds import TrainerConfig, run_rounds
+from dagger_ros.core.rounds import TrainerConfig, counted, run_rounds
 from dagger_ros.ros import topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
@@ -42,9 +49,12 @@ class TrainerNode(Node):
         self.pub_diagnostics = topics.publisher(self, topics.DIAGNOSTICS)
         self.changed = threading.Condition()
         self.supervisor_round = -1
-        self.saved_by_episode: dict[int, SavedEpisode] = {}
+        #: (session, episode) -> its record: a restarted episode source numbers anew
+        self.saved_by_episode: dict[tuple[str, int], SavedEpisode] = {}
+        self.running_episode: tuple[str, int] | None = None  # the one running now
         topics.subscribe(self, topics.SUPERVISOR_STATUS, self.on_status)
         topics.subscribe(self, topics.RECORDER_SAVED, self.on_saved)
+        topics.subscribe(self, topics.EPISODE_EVENT, self.on_episode_event)
         self.reset = topics.client(self, topics.SIM_RESET)
         self.exit_code = 0
         self.worker = threading.Thread(target=self.run, daemon=True)
@@ -68,7 +78,21 @@ class TrainerNode(Node):
             self.get_logger().error(f"{exc}; ignored")
             return
         with self.changed:
-            self.saved_by_episode[record.sim_episode] = record
+            self.saved_by_episode[(record.session, record.sim_episode)] = record
+            self.changed.notify_all()
+
+    def on_episode_event(self, msg) -> None:
+        try:
+            event = topics.EPISODE_EVENT.read(msg)
+        except RecordError as exc:
+            self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
+            return
+        with self.changed:
+            if isinstance(event, EpisodeStart):
+                self.running_episode = (event.session, event.episode)
+            elif isinstance(event, EpisodeEnd) and self.running_episode == (event.session,
+                                                                            event.episode):
+                self.running_episode = None
             self.changed.notify_all()
 
     # -- RoundPorts (worker thread) --------------------------------------------------
@@ -109,8 +133,20 @@ class TrainerNode(Node):
             time.sleep(0.1)  # e.g. the graph is not listening yet
 
     def wait_saved(self, episode: int, timeout: float) -> None:
-        self.wait_for(lambda: episode in self.saved_by_episode, timeout,
+        self.wait_for(lambda: any(e == episode for _, e in self.saved_by_episode), timeout,
                       f"the recorder to save episode {episode}")
+
+    def wait_episodes(self, round_index: int, count: int, timeout: float) -> None:
+        self.wait_for(lambda: len(counted(list(self.saved_by_episode.values()), round_index))
+                      >= count, timeout,
+                      f"the operator's {count} episodes of round {round_index}")
+
+    def wait_between_episodes(self, timeout: float) -> None:
+        self.wait_for(lambda: self.running_episode is None, timeout,
+                      "the running episode to end")
+
+    def alive(self) -> bool:
+        return rclpy.ok(context=self.context)
 
     def saved(self) -> list[SavedEpisode]:
         with self.changed:  # written by the executor thread
