@@ -62,6 +62,9 @@ class SimOperatorConfig(JoyConfig):
                                       "marks the episode a failure and ends it.")
     settle_time: float = param(0.3, "watches robot: seconds between the scene reset and "
                                "pressing start.")
+    wait_for_nodes: list[str] = param([], "watches robot: press start only once these nodes "
+                                      "(by name) subscribe /dagger/observation, e.g. "
+                                      "[recorder]: a person waits until the system is up.")
     reaction_delay: float = param(0.1, "Seconds (of robot time) between the robot straying "
                                   "(or recovering) and the operator taking over (or handing "
                                   "back).")

@@ -72,6 +72,7 @@ class SimOperatorNode(Node):
         self.mapping = JoyMapping(c, profile.action_names, -rates, rates)
         self.person = ReachPerson(c, rates)
         self.target = None
+        self.up, self.last_check = False, -1.0
         self.pub_joy = topics.publisher(self, topics.JOY)
         topics.subscribe(self, topics.JOINT_STATES, self.on_joint_states)
         topics.subscribe(self, topics.TARGET, self.on_target)
@@ -98,8 +99,8 @@ class SimOperatorNode(Node):
             self.person.episode_ended()
 
     def on_joint_states(self, msg) -> None:
-        if self.target is None:
-            return  # the person sees no target yet
+        if self.target is None or not self.graph_up():
+            return  # the person sees no target yet, or waits for the system to be up
         try:
             q = [msg.position[list(msg.name).index(j)] for j in self.joints]
         except (ValueError, IndexError):
@@ -117,6 +118,24 @@ class SimOperatorNode(Node):
         joy.axes, joy.buttons = self.mapping.encode(gesture.sticks * self.mapping.gain,
                                                     gesture.takeover, events=gesture.events)
         self.pub_joy.publish(joy)
+
+    def graph_up(self) -> bool:
+        """Whether every node of wait_for_nodes subscribes /dagger/observation."""
+        if self.up or not self.config.wait_for_nodes:
+            return True
+        now = self.get_clock().now().nanoseconds / 1e9
+        if now - self.last_check < 0.5:
+            return False
+        self.last_check = now
+        names = {info.node_name for info in
+                 self.get_subscriptions_info_by_topic(topics.OBSERVATION.name)}
+        missing = [n for n in self.config.wait_for_nodes if n not in names]
+        if missing:
+            self.get_logger().info(f"person waits for {', '.join(missing)} before pressing "
+                                   "start", throttle_duration_sec=5.0)
+            return False
+        self.up = True
+        return True
 
     def reset_scene(self) -> None:
         t = self.get_clock().now().nanoseconds / 1e9

@@ -64,9 +64,13 @@ class ReachTask(Task):
         self._mj.mj_jacSite(self.model, self.data, self._jacp, None, self.site_id)
         return self._jacp[:, self.dof_adr].copy()
 
+    #: base yaw range (rad) the targets and starts are drawn in
+    yaw_range = 2.5
+
     def _sample_configuration(self) -> np.ndarray:
         # inside the joint ranges, away from the stretched (singular) and fully folded elbow
-        return np.array([self.rng.uniform(-2.5, 2.5), self.rng.uniform(-0.9, 1.2),
+        return np.array([self.rng.uniform(-self.yaw_range, self.yaw_range),
+                         self.rng.uniform(-0.9, 1.2),
                          self.rng.uniform(0.7, 2.0) * self.rng.choice([-1.0, 1.0])])
 
     def _draw_goal(self) -> np.ndarray:
