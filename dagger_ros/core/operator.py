@@ -211,7 +211,7 @@ class ReachPerson:
             self.state, self.since = "settling", t
 
     # -- one tick ---------------------------------------------------------------------
-    def tick(self, t: float, q, target, policy_running: bool) -> "Gesture":
+    def tick(self, t: float, q, target, policy_running: bool) -> Gesture:
         c = self.config
         q, target = np.asarray(q, float), np.asarray(target, float)
         if self.since is None:

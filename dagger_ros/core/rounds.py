@@ -23,8 +23,8 @@ from dagger_ros.core.bridge import SensorNoiseConfig
 from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.dagger_loop import EVAL_SEED_BASE, evaluate
 from dagger_ros.core.policy_model import save_checkpoint
-from dagger_ros.core.recording import load_frames
 from dagger_ros.core.profile import node_profile
+from dagger_ros.core.recording import load_frames
 from dagger_ros.core.records import (
     Outcome,
     RoundAnnouncement,
@@ -33,9 +33,9 @@ from dagger_ros.core.records import (
     Source,
 )
 from dagger_ros.core.tasks import make_task, task_class
+from dagger_ros.core.training import TrainConfig, train_ensemble
 
 EPISODE_SOURCES = ("simulator", "operator")
-from dagger_ros.core.training import TrainConfig, train_ensemble
 
 
 @dataclasses.dataclass

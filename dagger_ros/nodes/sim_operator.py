@@ -25,8 +25,13 @@ from std_srvs.srv import Trigger
 from dagger_ros.core.experts import make_expert
 from dagger_ros.core.operator import ReachPerson, SimOperatorConfig, SimulatedOperator
 from dagger_ros.core.profile import load_profile
-from dagger_ros.core.records import EpisodeEnd, EpisodeStart, Observation, RecordError, \
-    frame_episode
+from dagger_ros.core.records import (
+    EpisodeEnd,
+    EpisodeStart,
+    Observation,
+    RecordError,
+    frame_episode,
+)
 from dagger_ros.core.tasks import make_task
 from dagger_ros.core.teleop import JoyMapping
 from dagger_ros.ros import topics

@@ -89,7 +89,7 @@ def test_hg_dagger_on_the_position_arm_paced_by_the_operator(tmp_path):
     # between the person and the policy included
     sent = [d for d in driven if d.sent and d.source != "hold"]
     handovers = 0
-    for a, b in zip(sent, sent[1:]):
+    for a, b in zip(sent, sent[1:], strict=False):
         if a.frame.split(":")[0] != b.frame.split(":")[0]:
             continue
         dt = (b.stamp_ns - a.stamp_ns) / 1e9
