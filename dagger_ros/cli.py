@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     from dagger_ros.compare import add_parser
 
     add_parser(sub)
+    rep = sub.add_parser("robot-report", help="the round table (rounds.md) and plot "
+                         "(rounds.png) of operator-paced rounds, from a run folder's "
+                         "metrics.jsonl")
+    rep.add_argument("run_dir", help="the trainer's run_dir, e.g. runs/robot")
+    rep.set_defaults(func=cmd_robot_report)
     lab = sub.add_parser("label", help="label a dataset's queued (unlabelled) states with a "
                          "scripted expert, merged into the dataset (async gating)")
     lab.add_argument("--dataset", required=True, help="the LeRobot dataset folder")
@@ -83,6 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--task", required=True, help="task whose scripted expert labels")
     lab.set_defaults(func=cmd_label)
     return parser
+
+
+def cmd_robot_report(args) -> int:
+    from dagger_ros.core.config import ConfigError
+    from dagger_ros.core.robot_report import write_robot_report
+
+    try:
+        table = write_robot_report(args.run_dir)
+    except ConfigError as exc:
+        print(f"dagger-ros robot-report: {exc}", file=sys.stderr)
+        return 2
+    print(table)
+    print(f"written: {args.run_dir}/rounds.md, {args.run_dir}/rounds.png")
+    return 0
 
 
 def cmd_label(args) -> int:

@@ -31,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from dagger_ros.core.graph import MAX_RESTARTS, RESTART_DELAY_S, NodePlan
+from dagger_ros.core.graph import MAX_RESTARTS, NODES, RESTART_DELAY_S, NodePlan
 
 STOP_GRACE_S = 10.0
 CONFIG_ERROR = 2  # run_node's exit code for a refused configuration
@@ -84,6 +84,27 @@ def stop_child(proc: subprocess.Popen, timeout: float = 30.0) -> int:
         except subprocess.TimeoutExpired:
             continue
     return proc.wait()
+
+
+def node_processes(launcher_pid: int) -> dict[str, int]:
+    """The node processes a running ``dagger-ros run`` (pid ``launcher_pid``) started, by
+    node name, read from /proc (for scripts and tests that must signal or measure one)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # gone meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) != launcher_pid:
+            continue
+        names = {Path(part.decode(errors="replace")).name for part in cmdline[:2]}
+        for name in NODES:  # the entry point, run as a script or by its interpreter
+            if name in names:
+                found[name] = int(entry.name)
+    return found
 
 
 def sigterm_as_interrupt() -> None:

@@ -72,8 +72,9 @@ def fake_launch(monkeypatch):
     return classes
 
 
-def launched_nodes(launch_file: Path, config: Path, classes) -> list:
-    """Run ``launch_file`` with ``config:=config``; returns the Node stand-ins it starts."""
+def launched_nodes(launch_file: Path, config: Path, classes, joy: str | None = None) -> list:
+    """Run ``launch_file`` with ``config:=config`` (and ``joy:=joy``); returns the Node
+    stand-ins it starts."""
     spec = importlib.util.spec_from_file_location(launch_file.stem.replace(".", "_"),
                                                   launch_file)
     module = importlib.util.module_from_spec(spec)
@@ -81,10 +82,17 @@ def launched_nodes(launch_file: Path, config: Path, classes) -> list:
     description = module.generate_launch_description()
     assert isinstance(description, classes["LaunchDescription"])
     entities = description.args[0]
-    [argument] = [e for e in entities if isinstance(e, classes["DeclareLaunchArgument"])]
-    assert argument.args == ("config",) and Path(argument.kwargs["default_value"]).is_file()
+    arguments = {e.args[0]: e for e in entities
+                 if isinstance(e, classes["DeclareLaunchArgument"])}
+    assert Path(arguments["config"].kwargs["default_value"]).is_file()
+    context = {"config": str(config)}
+    if "joy" in arguments:
+        assert arguments["joy"].kwargs["default_value"] == "false"
+        context["joy"] = joy or "false"
+    else:
+        assert joy is None, f"{launch_file.name} has no joy argument"
     [opaque] = [e for e in entities if isinstance(e, classes["OpaqueFunction"])]
-    return opaque.kwargs["function"]({"config": str(config)})
+    return opaque.kwargs["function"](context)
 
 
 def rules_of(node, classes) -> dict:
@@ -139,6 +147,18 @@ def test_launch_file_starts_what_the_launcher_starts(config, fake_launch, monkey
         assert rules["critical"] == (rules["name"] in CRITICAL)
         assert rules["respawn"] == (rules["name"] in RESPAWN)
         assert rules["finishes_run"]
+
+
+def test_robot_launch_starts_the_gamepad_driver_only_when_asked(fake_launch):
+    config = ROOT / "config" / "robot.yaml"
+    launch = LAUNCH_FILES["robot.launch.py"]
+    plain = launched_nodes(launch, config, fake_launch)
+    assert "joy" not in [n.kwargs["name"] for n in plain]
+    with_joy = launched_nodes(launch, config, fake_launch, joy="true")
+    [joy] = [n for n in with_joy if n.kwargs["name"] == "joy"]
+    assert (joy.kwargs["package"], joy.kwargs["executable"]) == ("joy", "joy_node")
+    assert joy.kwargs["parameters"][0]["autorepeat_rate"] >= 50.0  # at the control rate
+    assert {n.kwargs["name"] for n in with_joy} - {"joy"} == {n.kwargs["name"] for n in plain}
 
 
 def test_the_hg_dagger_launch_starts_its_simulated_operator(fake_launch):

@@ -55,13 +55,25 @@ class SimOperatorConfig(JoyConfig):
                                 "the policy's progress.")
     stall_fraction: float = param(0.25, "watches robot: the person takes over when the "
                                   "policy closed less than this fraction of the distance "
-                                  "over stall_window (or moved away).")
+                                  "over stall_window (or moved away)...")
+    stall_distance: float = param(0.03, "watches robot: ...and less than this many metres "
+                                  "(an arm still speeding up towards a far target is not "
+                                  "stalling).")
     max_takeovers: int = param(2, "watches robot: after this many take-overs in an episode "
                                "the person keeps control to its end.")
     episode_time_limit: float = param(6.0, "watches robot: seconds after which the person "
                                       "marks the episode a failure and ends it.")
     settle_time: float = param(0.3, "watches robot: seconds between the scene reset and "
                                "pressing start.")
+    home: list[float] = param([], "watches robot: joint positions (rad) the person jogs the "
+                              "arm back to between episodes, before re-placing the target "
+                              "(needs the supervisor's between_episodes: operator); empty: "
+                              "each episode starts where the last one ended.")
+    home_tolerance: float = param(0.05, "watches robot: rad; the arm is home once every "
+                                  "joint is this close.")
+    home_time_limit: float = param(8.0, "watches robot: seconds of jogging home after which "
+                                   "the person gives up (the arm is held, say) and starts "
+                                   "from where it is.")
     wait_for_nodes: list[str] = param([], "watches robot: press start only once these nodes "
                                       "(by name) subscribe /dagger/observation, e.g. "
                                       "[recorder]: a person waits until the system is up.")
@@ -89,9 +101,12 @@ class SimOperatorConfig(JoyConfig):
                         "episode_time_limit"):
                 if getattr(self, key) <= 0:
                     raise ConfigError(f"'{key}' must be positive, got {getattr(self, key)}")
-            if self.max_takeovers < 0 or self.settle_time < 0 or self.stall_fraction < 0:
-                raise ConfigError("'max_takeovers', 'settle_time' and 'stall_fraction' must "
-                                  "be >= 0")
+            if self.home_tolerance <= 0 or self.home_time_limit <= 0:
+                raise ConfigError("'home_tolerance' and 'home_time_limit' must be positive")
+            if (self.max_takeovers < 0 or self.settle_time < 0 or self.stall_fraction < 0
+                    or self.stall_distance < 0):
+                raise ConfigError("'max_takeovers', 'settle_time', 'stall_fraction' and "
+                                  "'stall_distance' must be >= 0")
             return
         if self.task not in DEVIATION:
             raise ConfigError(f"'task': the simulated operator has no deviation measure for "
@@ -149,33 +164,40 @@ class ReachPerson:
     (its joint states, through the arm's known kinematics) and where the target is.
 
     Per tick (each /joint_states) it says what it does with the gamepad (``Gesture``):
-    between episodes it has the scene reset (the target re-placed by hand), waits
-    ``settle_time`` and presses start until the episode begins; while one runs it watches
-    the tool's distance to the target as it saw it ``reaction_delay`` ago, takes over when
-    the policy stalls or moves away, steers like the scripted expert (sticks = joint
-    speeds, as the gamepad jogs the arm), hands back once close, and presses success
+    between episodes it jogs the arm back to ``home`` (if set), has the scene reset (the
+    target re-placed by hand), waits ``settle_time`` and presses start until the episode
+    begins; while one runs it watches the tool's distance to the target as it saw it
+    ``reaction_delay`` ago, takes over when the policy stalls or moves away, jogs the
+    joints towards the pose that puts the tool on the target (sticks = joint speeds, the
+    way a gamepad jogs an arm joint by joint), hands back once close, and presses success
     (then end) when the tool reaches the target, or failure (then end) when the arm hits
     the floor or time runs out. With no policy it drives every episode (demonstrations).
+
+    How it jogs is a function of what it sees and nothing else (no hidden mode): the
+    labels it gives are consistent, which is what a policy can learn from.
     """
 
     FLOOR = 0.02  # m: the tool lower than this has hit the floor
-    GAIN = 6.0  # 1/s: the tool's speed towards the target per metre away
-    DAMPING = 0.05  # m: damped least squares, so a stretched arm is steered gently
+    HOME_GAIN = 3.0  # 1/s: jogging home, joint-space P law (saturated at max_rate)
 
     def __init__(self, config: SimOperatorConfig, max_rate):
+        from dagger_ros.core.experts import ReachIKExpert
         from dagger_ros.core.tasks import make_task
 
         self.config = config
         arm = make_task(config.task, config.model_file)
         self.kinematics = arm
         self.max_rate = np.asarray(max_rate, float)
-        from dagger_ros.core.experts import ReachIKExpert
-
-        self.ik = ReachIKExpert(arm)  # the way round a joint limit, at the jog's speeds
+        self.home = np.asarray(config.home, float) if config.home else None
+        if self.home is not None and self.home.shape != self.max_rate.shape:
+            raise ConfigError(f"sim_operator 'home' has {len(self.home)} positions, the arm "
+                              f"has {len(self.max_rate)} joints")
+        # the pose that puts the tool on the target, and the way there, at the jog's speeds
+        self.ik = ReachIKExpert(arm)
         self.ik._low, self.ik._high = -self.max_rate, self.max_rate
-        self.unwinding = False
         self.rng = np.random.default_rng(config.seed)
-        self.state = "reset"  # reset -> settling -> starting -> running -> ending -> reset
+        # reset -> homing -> resetting -> settling -> starting -> running -> ending -> reset
+        self.state = "reset"
         self.since = None  # when the state began (s)
         self.history: collections.deque = collections.deque()  # (t, distance)
         self.intervening = False
@@ -184,13 +206,13 @@ class ReachPerson:
         self.episode_running = False
         self.last_press = -np.inf
         self.marks: list[str] = []  # what it marked, per episode (for tests and logs)
+        self.homing_given_up = 0  # times the arm did not come home (the node warns)
 
     # -- what the person sees -----------------------------------------------------------
     def tool(self, q) -> np.ndarray:
         arm = self.kinematics
         arm.data.qpos[arm.qpos_adr] = q
         arm._mj.mj_kinematics(arm.model, arm.data)
-        arm._mj.mj_comPos(arm.model, arm.data)  # for the Jacobian (steer_towards)
         return arm.data.site_xpos[arm.site_id].copy()
 
     def perceived(self, t: float, ago: float) -> float | None:
@@ -220,15 +242,24 @@ class ReachPerson:
         if self.pending:
             gesture.events = (self.pending.pop(0),)
         if self.state == "reset":
-            gesture.reset_scene = True
-            self.state = "resetting"
+            self.state, self.since = "homing", t
+        if self.state == "homing":
+            if self.home is None or np.max(np.abs(q - self.home)) < c.home_tolerance:
+                gesture.reset_scene, self.state = True, "resetting"
+            elif t - self.since > c.home_time_limit:  # held, say: start from where it is
+                self.homing_given_up += 1
+                gesture.reset_scene, self.state = True, "resetting"
+            else:  # jog home (between episodes: moves the arm only where the supervisor
+                speed = self.HOME_GAIN * (self.home - q)  # lets the operator drive freely)
+                over = np.max(np.abs(speed) / self.max_rate)
+                gesture.sticks = speed / max(over, 1.0) / self.max_rate
         elif self.state == "settling" and t - self.since >= c.settle_time:
             self.state, self.since = "starting", t
         elif self.state == "starting":
             if self.episode_running:
                 self.state, self.since = "running", t
                 self.history.clear()
-                self.intervening, self.takeovers, self.unwinding = False, 0, False
+                self.intervening, self.takeovers = False, 0
             elif t - self.last_press > 1.0 and not gesture.events:
                 gesture.events, self.last_press = ("start",), t  # pressed until it starts
         elif self.state == "ending":
@@ -258,37 +289,17 @@ class ReachPerson:
             self.intervening = False
             return gesture
         self.judge(t, policy_running)
-        drives = self.intervening or not policy_running
-        if drives:
-            speed = self.steer_towards(q, target - tool)
-            if self.unwinding or self.at_limit(q, speed):  # straight at it is barred: go
-                self.unwinding = True                     # round (the IK pose, in limits)
-                pseudo = np.concatenate([q, np.zeros(3), target, target - tool])
-                speed = self.ik.act(pseudo)
+        if self.intervening or not policy_running:
+            speed = self.jog(q, tool, target)
             noise = self.rng.normal(size=len(speed)) * c.operator_noise * self.max_rate
             gesture.sticks = np.clip((speed + noise) / self.max_rate, -1.0, 1.0)
         gesture.takeover = self.intervening
         return gesture
 
-    def at_limit(self, q, speed) -> bool:
-        """Whether steering on would push a joint into its limit."""
-        low, high = self.ik.limits[:, 0], self.ik.limits[:, 1]
-        limited = low < high
-        return bool(np.any(limited & (((q <= low + 0.05) & (speed < 0))
-                                      | ((q >= high - 0.05) & (speed > 0)))))
-
-    def steer_towards(self, q, error) -> np.ndarray:
-        """Joint speeds that move the tool straight at the target, as a person steers by
-        eye: damped least squares on the arm's Jacobian (``tool`` computed it for q), a P
-        law on the tool's error, the whole vector scaled into the jog's max_rate."""
-        arm = self.kinematics
-        jac = np.zeros((3, arm.model.nv))
-        arm._mj.mj_jacSite(arm.model, arm.data, jac, None, arm.site_id)
-        jac = jac[:, arm.dof_adr]
-        damping = self.DAMPING ** 2 * np.eye(3)
-        speed = jac.T @ np.linalg.solve(jac @ jac.T + damping, self.GAIN * np.asarray(error))
-        over = np.max(np.abs(speed) / self.max_rate)
-        return speed / over if over > 1.0 else speed
+    def jog(self, q, tool, target) -> np.ndarray:
+        """Joint speeds towards the reaching pose nearest to the arm's (inside the joint
+        limits), all joints along one straight line in joint space, within max_rate."""
+        return self.ik.act(np.concatenate([q, np.zeros(3), target, target - tool]))
 
     def judge(self, t: float, policy_running: bool) -> None:
         """Take over or hand back, on what it saw reaction_delay ago."""
@@ -306,7 +317,7 @@ class ReachPerson:
         before = self.perceived(t, c.reaction_delay + c.stall_window)
         if seen is None or before is None:
             return  # not watched long enough to judge
-        if before - seen < max(0.003, c.stall_fraction * before):
+        if before - seen < max(0.003, min(c.stall_fraction * before, c.stall_distance)):
             self.intervening = True
             self.takeovers += 1
 

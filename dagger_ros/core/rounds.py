@@ -367,6 +367,7 @@ def run_operator_rounds(config: TrainerConfig, ports: RoundPorts, train: Callabl
         row = operator_round_row(r, ports.saved(), path, report)
         append_metrics(config.run_dir, row)
         ports.publish(row)
+        write_round_report(config.run_dir, ports)
         rows.append(row)
         rate = ("-" if row.intervention_rate is None else f"{row.intervention_rate:.0%}")
         ports.log(f"round {r}: {row.eval_episodes} episodes, policy's own success "
@@ -381,6 +382,17 @@ def run_operator_rounds(config: TrainerConfig, ports: RoundPorts, train: Callabl
         ports.announce(RoundAnnouncement(config.rounds, str(checkpoint[0]), checkpoint[1],
                                          final=True))
     return rows
+
+
+def write_round_report(run_dir: str, ports: RoundPorts) -> None:
+    """rounds.md and rounds.png so far (a failure to plot is logged, never fatal: the
+    metrics are already written)."""
+    from dagger_ros.core.robot_report import write_robot_report
+
+    try:
+        write_robot_report(run_dir)
+    except Exception as exc:  # noqa: BLE001 - a report is a convenience
+        ports.log(f"round report not written: {type(exc).__name__}: {exc}")
 
 
 def train_in_background(config: TrainerConfig, round_index: int,

@@ -10,7 +10,8 @@ See BridgeConfig for the parameters.
 
 ``exposes: hardware`` is the hardware-shaped simulator (core/hardware_sim.py): in real
 time it publishes only /joint_states at the control rate, the tool pose
-(/tcp_pose_broadcaster/pose) and the target (/target), and listens on the controller's
+(/tcp_pose_broadcaster/pose), the target (/target) and where it is from the tool
+(/target_offset, as a detector that sees both reports it), and listens on the controller's
 command topic; nothing of DAgger (no observation, no episodes, no /sim/reset, no /clock).
 Its one extra, /hardware_sim/reset_scene, is the simulated person's hands re-placing the
 target.
@@ -90,13 +91,15 @@ class MujocoBridge(Node):
         self.pub_joints = topics.publisher(self, topics.JOINT_STATES)
         self.pub_tool = topics.publisher(self, topics.TOOL_POSE)
         self.pub_target = topics.publisher(self, topics.TARGET)
+        self.pub_offset = topics.publisher(self, topics.TARGET_OFFSET)
         self.create_subscription(kind, self.command_topic, self.on_hardware_command,
                                  topics.COMMAND.qos)
         topics.service(self, topics.SCENE_RESET, self.on_scene_reset)
         self.create_timer(1.0 / c.control_rate_hz, self.on_hardware_tick)
         self.get_logger().info(
             f"hardware-shaped '{c.task}' arm at {c.control_rate_hz:g} Hz: /joint_states, "
-            f"{topics.TOOL_POSE.name}, {topics.TARGET.name}; commands on "
+            f"{topics.TOOL_POSE.name}, {topics.TARGET.name}, {topics.TARGET_OFFSET.name}; "
+            f"commands on "
             f"{self.command_topic}; model {self.hardware.task.model_path}")
 
     def on_hardware_command(self, msg) -> None:
@@ -126,6 +129,11 @@ class MujocoBridge(Node):
         target.header.stamp, target.header.frame_id = stamp, "base_link"
         target.point.x, target.point.y, target.point.z = (float(v) for v in hw.target())
         self.pub_target.publish(target)
+        offset = PointStamped()
+        offset.header.stamp, offset.header.frame_id = stamp, "base_link"
+        offset.point.x, offset.point.y, offset.point.z = (
+            float(v) for v in hw.target() - hw.tool_position())
+        self.pub_offset.publish(offset)
 
     def on_scene_reset(self, request, response):
         seed = self.hardware.reset_scene()

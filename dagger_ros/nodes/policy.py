@@ -14,7 +14,13 @@ from rclpy.node import Node
 
 from dagger_ros.core.policy_runtime import PolicyConfig, PolicyRuntime
 from dagger_ros.core.profile import node_profile
-from dagger_ros.core.records import Observation, PolicyAnswer, RecordError, frame_episode
+from dagger_ros.core.records import (
+    Observation,
+    PolicyAnswer,
+    PolicyStatus,
+    RecordError,
+    frame_episode,
+)
 from dagger_ros.ros import topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
@@ -33,6 +39,9 @@ class PolicyNode(Node):
         topics.subscribe(self, topics.ROUND, self.on_round)
         if self.config.checkpoint:
             self.log_load(self.runtime.load(self.config.checkpoint), self.config.checkpoint)
+            if self.runtime.checkpoint_id is not None:  # the supervisor lets it drive once
+                self.pub_status.publish(topics.POLICY_STATUS.message(PolicyStatus(  # it knows
+                    0, self.runtime.checkpoint_id, self.runtime.checkpoint_path, None)))
 
     def log_load(self, loaded: bool, path: str) -> None:
         if loaded:

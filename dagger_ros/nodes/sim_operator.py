@@ -113,7 +113,13 @@ class SimOperatorNode(Node):
                                     f"{', '.join(self.joints)}", throttle_duration_sec=2.0)
             return
         now = self.get_clock().now()
+        gave_up = self.person.homing_given_up
         gesture = self.person.tick(now.nanoseconds / 1e9, q, self.target, self.policy_running)
+        if self.person.homing_given_up > gave_up:
+            self.get_logger().warning(
+                f"the arm did not come home within {self.config.home_time_limit:g} s (is the "
+                "supervisor's between_episodes 'operator'?); the person starts from where it "
+                "is")
         if gesture.reset_scene:
             self.reset_scene()
         for event in gesture.events:

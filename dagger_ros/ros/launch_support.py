@@ -59,17 +59,42 @@ def node_actions(config: str | Path) -> list:
     return actions
 
 
-def launch_description(default: str, description: str):
+def joy_node():
+    """The ``joy`` package's joy_node (the gamepad driver), publishing /joy at 50 Hz even
+    while nothing changes, so a held stick or button never reads as a silent gamepad."""
+    from launch_ros.actions import Node
+
+    return Node(package="joy", executable="joy_node", name="joy", output="screen",
+                parameters=[{"autorepeat_rate": JOY_RATE_HZ}], respawn=True,
+                respawn_delay=RESTART_DELAY_S)
+
+
+JOY_RATE_HZ = 50.0
+TRUE = ("true", "1", "yes")
+
+
+def launch_description(default: str, description: str, with_joy: bool = False):
     """A LaunchDescription with a ``config`` argument (default: shipped config ``default``)
-    whose nodes are those the YAML configures."""
+    whose nodes are those the YAML configures; ``with_joy`` adds a ``joy`` argument
+    (default false) that also starts the gamepad driver, for distros that ship it."""
     from launch.actions import DeclareLaunchArgument, OpaqueFunction
     from launch.substitutions import LaunchConfiguration
 
     from launch import LaunchDescription
 
     config = LaunchConfiguration("config")
-    return LaunchDescription([
-        DeclareLaunchArgument("config", default_value=default_config(default),
-                              description=description),
-        OpaqueFunction(function=lambda context: node_actions(config.perform(context))),
-    ])
+    joy = LaunchConfiguration("joy")
+
+    def nodes(context):
+        actions = node_actions(config.perform(context))
+        if with_joy and joy.perform(context).strip().lower() in TRUE:
+            actions.append(joy_node())
+        return actions
+
+    arguments = [DeclareLaunchArgument("config", default_value=default_config(default),
+                                       description=description)]
+    if with_joy:
+        arguments.append(DeclareLaunchArgument(
+            "joy", default_value="false",
+            description="true: also start the joy package's joy_node (the gamepad on /joy)"))
+    return LaunchDescription([*arguments, OpaqueFunction(function=nodes)])

@@ -84,6 +84,8 @@ SIM_RESET = Service("/sim/reset", Trigger)
 # -- what the hardware-shaped simulator exposes besides /joint_states: a robot's sensors ------
 TOOL_POSE = Topic("/tcp_pose_broadcaster/pose", PoseStamped, qos.STREAM)  # as UR's broadcaster
 TARGET = Topic("/target", PointStamped, qos.STREAM)  # as a perception node would give it
+#: where the target is from the tool (base axes), as a detector that sees both reports it
+TARGET_OFFSET = Topic("/target_offset", PointStamped, qos.STREAM)
 #: the simulated person re-places the target (a person resetting the scene by hand)
 SCENE_RESET = Service("/hardware_sim/reset_scene", Trigger)
 #: episodes for scripts, beside the gamepad's buttons (the observer serves them)

@@ -26,14 +26,15 @@ COMMANDS = "/forward_position_controller/commands"
 
 
 class FakeArm:
-    """Publishes /joint_states, the tool pose and /target at 50 Hz, stamped with the time
-    now."""
+    """Publishes /joint_states, the tool pose, /target and /target_offset at 50 Hz, stamped
+    with the time now."""
 
     def __init__(self, node):
         self.node = node
         self.pub_joints = node.create_publisher(JointState, "/joint_states", 10)
         self.pub_target = node.create_publisher(PointStamped, "/target", 10)
         self.pub_tool = node.create_publisher(PoseStamped, "/tcp_pose_broadcaster/pose", 10)
+        self.pub_offset = node.create_publisher(PointStamped, "/target_offset", 10)
         self.position = list(Q)
         self.target_on = True
         self.running = True
@@ -56,6 +57,10 @@ class FakeArm:
                 target.header.stamp = stamp
                 target.point.x, target.point.z = 0.3, 0.2
                 self.pub_target.publish(target)
+            offset = PointStamped()
+            offset.header.stamp = stamp
+            offset.point.x, offset.point.z = 0.1, -0.1
+            self.pub_offset.publish(offset)
             time.sleep(0.02)
 
     def close(self):

@@ -37,7 +37,12 @@ def tool(t_ns, x=0.2, y=0.0, z=0.3):
     return Msg(header=header(t_ns), pose=Msg(position=Msg(x=x, y=y, z=z)))
 
 
+def offset(t_ns, x=0.1, y=0.0, z=-0.1):
+    return Msg(header=header(t_ns), point=Msg(x=x, y=y, z=z))
+
+
 TOOL = "/tcp_pose_broadcaster/pose"
+OFFSET = "/target_offset"
 
 
 def builder():
@@ -51,18 +56,20 @@ def test_observation_is_built_from_the_newest_messages_in_profile_order():
                                             position=(0.3, 0.1, 0.2), velocity=(3, 1, 2)))
     b.message(TOOL, tool(10 * S))
     b.message("/target", target(10 * S))
+    b.message(OFFSET, offset(10 * S))
     values, why = b.build(10 * S + 50_000_000)
     assert why is None
-    # joints by name, then the tool, then the target (environment)
-    assert np.allclose(values, [0.1, 0.2, 0.3, 1, 2, 3, 0.2, 0.0, 0.3, 0.3, 0.0, 0.2])
+    # joints by name, then the tool, then the target and its offset (environment)
+    assert np.allclose(values, [0.1, 0.2, 0.3, 0.2, 0.0, 0.3, 0.3, 0.0, 0.2, 0.1, 0.0, -0.1])
 
 
 def test_missing_stale_and_non_finite_inputs_mean_no_observation_naming_the_topic():
     b = builder()
     assert b.build(S) == (None, "no message on /joint_states yet")
     b.message("/joint_states", joint_states(10 * S))
-    assert b.never_heard() == [TOOL, "/target"]
+    assert b.never_heard() == [TOOL, "/target", OFFSET]
     b.message(TOOL, tool(10 * S))
+    b.message(OFFSET, offset(10 * S))
     b.message("/target", target(9 * S))
     values, why = b.build(10 * S)
     assert values is None and why == "/target is 1.000 s old (max_age 0.5 s)"

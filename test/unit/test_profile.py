@@ -42,7 +42,8 @@ def test_the_position_arm_holds_its_measured_position():
     assert profile.hold_indices() == [0, 1, 2]
     assert profile.state_names[:3] == ["base_yaw.position", "shoulder_pitch.position",
                                        "elbow_pitch.position"]
-    assert profile.environment_names == ["target.x", "target.y", "target.z"]
+    assert profile.environment_names == ["target.x", "target.y", "target.z",
+                                         "offset.x", "offset.y", "offset.z"]
     assert load_profile("reach").hold_indices() is None  # velocity: zero
 
 

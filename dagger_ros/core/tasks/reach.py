@@ -151,6 +151,16 @@ class ReachPositionTask(ReachTask):
     actuator_suffix = "position"
     action_names = tuple(f"{j}.position" for j in JOINTS)
 
+    #: targets in front of the arm's home (base yaw 0), each reached one way: facing it,
+    #: elbow up, as a work cell's are. A target the arm could reach in two ways would have
+    #: the teacher choose between them by where the arm happens to be, and a policy that
+    #: learns from such labels averages the two ways into a stall between them.
+    yaw_range = 1.2
+
+    def _sample_configuration(self) -> np.ndarray:
+        return np.array([self.rng.uniform(-self.yaw_range, self.yaw_range),
+                         self.rng.uniform(-0.6, 1.0), self.rng.uniform(0.7, 2.0)])
+
     def _reset_state(self) -> None:
         super()._reset_state()
         self.data.ctrl[self.actuator_ids] = self.data.qpos[self.qpos_adr]  # holds the start
