@@ -20,7 +20,18 @@ def cmd_run(args) -> int:
 
     config = shipped_config(args.config)
     graph = load_graph(config)  # every section validated before anything starts
-    return run_graph(config, launch_plan(graph), timeout=args.timeout)
+    extra = []
+    if args.profile:
+        from dagger_ros.core.config import ConfigError
+        from dagger_ros.core.profile import load_profile
+
+        try:
+            load_profile(args.profile)
+        except ConfigError as exc:
+            print(f"dagger-ros run: --profile: {exc}", file=sys.stderr)
+            return 2
+        extra = ["-p", f"profile:={args.profile}"]
+    return run_graph(config, launch_plan(graph), timeout=args.timeout, extra_args=extra)
 
 
 def cmd_expert_eval(args) -> int:
@@ -52,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the nodes of a graph YAML as separate processes")
     run.add_argument("--config", required=True,
                      help="graph YAML (a path, or the name of a shipped config)")
+    run.add_argument("--profile", default="",
+                     help="robot profile for every node (a path, or a name in "
+                          "config/profiles/), over the YAML's")
     run.add_argument("--timeout", type=float, default=0.0,
                      help="stop the graph after this many seconds (0: run until it ends)")
     run.set_defaults(func=cmd_run)

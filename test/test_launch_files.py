@@ -72,7 +72,8 @@ def fake_launch(monkeypatch):
     return classes
 
 
-def launched_nodes(launch_file: Path, config: Path, classes, joy: str | None = None) -> list:
+def launched_nodes(launch_file: Path, config: Path, classes, joy: str | None = None,
+                   profile: str = "") -> list:
     """Run ``launch_file`` with ``config:=config`` (and ``joy:=joy``); returns the Node
     stand-ins it starts."""
     spec = importlib.util.spec_from_file_location(launch_file.stem.replace(".", "_"),
@@ -88,9 +89,11 @@ def launched_nodes(launch_file: Path, config: Path, classes, joy: str | None = N
     context = {"config": str(config)}
     if "joy" in arguments:
         assert arguments["joy"].kwargs["default_value"] == "false"
+        assert arguments["profile"].kwargs["default_value"] == ""
         context["joy"] = joy or "false"
+        context["profile"] = profile
     else:
-        assert joy is None, f"{launch_file.name} has no joy argument"
+        assert joy is None and not profile, f"{launch_file.name} has no joy or profile"
     [opaque] = [e for e in entities if isinstance(e, classes["OpaqueFunction"])]
     return opaque.kwargs["function"](context)
 
@@ -111,7 +114,7 @@ def launcher_rules(config: Path, monkeypatch) -> list[dict]:
     """What `dagger-ros run --config config` starts, captured where it hands the plan on."""
     captured = {}
 
-    def run_graph(path, plan, timeout=0.0):
+    def run_graph(path, plan, timeout=0.0, extra_args=None):
         captured["plan"] = plan
         return 0
 
@@ -159,6 +162,34 @@ def test_robot_launch_starts_the_gamepad_driver_only_when_asked(fake_launch):
     assert (joy.kwargs["package"], joy.kwargs["executable"]) == ("joy", "joy_node")
     assert joy.kwargs["parameters"][0]["autorepeat_rate"] >= 50.0  # at the control rate
     assert {n.kwargs["name"] for n in with_joy} - {"joy"} == {n.kwargs["name"] for n in plain}
+
+
+def test_robot_launch_profile_argument_overrides_every_nodes_profile(fake_launch):
+    from dagger_ros.core.config import ConfigError
+
+    config = ROOT / "config" / "robot.yaml"
+    launch = LAUNCH_FILES["robot.launch.py"]
+    example = str(ROOT / "config" / "profiles" / "example_6dof_arm.yaml")
+    for node in launched_nodes(launch, config, fake_launch, profile=example):
+        assert node.kwargs["parameters"] == [str(config), {"profile": example}]
+    with pytest.raises(ConfigError, match="nope"):
+        launched_nodes(launch, config, fake_launch, profile="nope")
+
+
+def test_dagger_ros_run_profile_overrides_every_nodes_profile(monkeypatch, capsys):
+    captured = {}
+
+    def run_graph(path, plan, timeout=0.0, extra_args=None):
+        captured["extra"] = extra_args
+        return 0
+
+    monkeypatch.setattr("dagger_ros.launcher.run_graph", run_graph)
+    parser = cli.build_parser()
+    args = parser.parse_args(["run", "--config", "robot", "--profile", "example_6dof_arm"])
+    assert args.func(args) == 0
+    assert captured["extra"] == ["-p", "profile:=example_6dof_arm"]
+    args = parser.parse_args(["run", "--config", "robot", "--profile", "nope.yaml"])
+    assert args.func(args) == 2 and "nope.yaml" in capsys.readouterr().err
 
 
 def test_the_hg_dagger_launch_starts_its_simulated_operator(fake_launch):

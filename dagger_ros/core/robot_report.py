@@ -80,14 +80,13 @@ def plot_rounds(rows: list[RoundMetrics], path: Path, title: str) -> None:
 def write_robot_report(run_dir: str | Path, title: str = "") -> str:
     """rounds.md and rounds.png in ``run_dir`` from its metrics.jsonl; returns the table.
     ConfigError names the file when there is nothing to report or a row is unreadable."""
-    from dagger_ros.core.rounds import read_metrics
-
     run_dir = Path(run_dir)
     path = run_dir / "metrics.jsonl"
     if not path.is_file():
         raise ConfigError(f"{path}: no such file (the trainer writes it after each round)")
-    try:
-        rows = read_metrics(path)
+    try:  # (read as rounds.read_metrics does; rounds imports this module)
+        rows = [RoundMetrics.decode(line, str(path))
+                for line in path.read_text().splitlines() if line.strip()]
     except RecordError as exc:
         raise ConfigError(str(exc)) from None
     if not rows:

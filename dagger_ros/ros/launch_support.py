@@ -43,18 +43,25 @@ def _on_exit(plan: NodePlan):
     return on_exit
 
 
-def node_actions(config: str | Path) -> list:
+def node_actions(config: str | Path, profile: str = "") -> list:
     """The Node actions for every node ``config`` configures (validated first: a bad key
-    stops the launch with a message naming it and the file)."""
+    stops the launch with a message naming it and the file); ``profile`` (a path or a
+    shipped name, validated too) overrides the YAML's for every node."""
     from launch_ros.actions import Node
 
     config = str(config)
+    parameters: list = [config]
+    if profile:
+        from dagger_ros.core.profile import load_profile
+
+        load_profile(profile)
+        parameters.append({"profile": profile})
     actions = []
     for plan in launch_plan(load_graph(config)):
         respawn = {"respawn": True, "respawn_delay": RESTART_DELAY_S,
                    "respawn_max_retries": MAX_RESTARTS} if plan.respawn else {}
         actions.append(Node(package="dagger_ros", executable=plan.executable, name=plan.name,
-                            parameters=[config], output="screen", on_exit=_on_exit(plan),
+                            parameters=parameters, output="screen", on_exit=_on_exit(plan),
                             **respawn))
     return actions
 
@@ -75,8 +82,9 @@ TRUE = ("true", "1", "yes")
 
 def launch_description(default: str, description: str, with_joy: bool = False):
     """A LaunchDescription with a ``config`` argument (default: shipped config ``default``)
-    whose nodes are those the YAML configures; ``with_joy`` adds a ``joy`` argument
-    (default false) that also starts the gamepad driver, for distros that ship it."""
+    whose nodes are those the YAML configures; ``with_joy`` (the robot launch) adds a
+    ``profile`` argument (over the YAML's) and a ``joy`` argument (default false) that
+    also starts the gamepad driver, for distros that ship it."""
     from launch.actions import DeclareLaunchArgument, OpaqueFunction
     from launch.substitutions import LaunchConfiguration
 
@@ -85,15 +93,22 @@ def launch_description(default: str, description: str, with_joy: bool = False):
     config = LaunchConfiguration("config")
     joy = LaunchConfiguration("joy")
 
+    profile = LaunchConfiguration("profile")
+
     def nodes(context):
-        actions = node_actions(config.perform(context))
+        actions = node_actions(config.perform(context),
+                               profile.perform(context).strip() if with_joy else "")
         if with_joy and joy.perform(context).strip().lower() in TRUE:
             actions.append(joy_node())
         return actions
 
     arguments = [DeclareLaunchArgument("config", default_value=default_config(default),
                                        description=description)]
-    if with_joy:
+    if with_joy:  # the robot launch
+        arguments.append(DeclareLaunchArgument(
+            "profile", default_value="",
+            description="robot profile (a path, or a name in config/profiles/) for every "
+                        "node, over the config's"))
         arguments.append(DeclareLaunchArgument(
             "joy", default_value="false",
             description="true: also start the joy package's joy_node (the gamepad on /joy)"))
