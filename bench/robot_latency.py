@@ -26,7 +26,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -88,68 +87,49 @@ def graph(folder: Path, rate: float) -> Path:
 class Bench:
     """The person (gamepad, episode service) and the controller (it listens), in here."""
 
+    TOPICS = ("/dagger/observation", "/dagger/command", CONTROLLER)
+
     def __init__(self, rate: float):
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
         from sensor_msgs.msg import JointState, Joy
         from std_msgs.msg import Float64MultiArray
         from std_srvs.srv import Trigger
 
-        from dagger_ros.ros import qos
-
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("latency_bench", context=self.context)
-        self.observations: list[tuple[int, int]] = []  # (stamp ns, arrival ns)
-        self.commands: list[tuple[int, int]] = []  # /dagger/command: (stamp, arrival)
-        self.controller: list[int] = []  # arrivals on the controller topic
-        self.measuring = False
-        self.lock = threading.Lock()
-
-        def keep(store, stamped):
-            def callback(msg):
-                now = time.time_ns()
-                if not self.measuring:
-                    return
-                with self.lock:
-                    if stamped:
-                        s = msg.header.stamp
-                        store.append((s.sec * 1_000_000_000 + s.nanosec, now))
-                    else:
-                        store.append(now)
-            return callback
-
-        self.node.create_subscription(JointState, "/dagger/observation",
-                                      keep(self.observations, True), qos.EVERY_SAMPLE)
-        self.node.create_subscription(JointState, "/dagger/command",
-                                      keep(self.commands, True), qos.EVERY_SAMPLE)
-        self.node.create_subscription(Float64MultiArray, CONTROLLER,
-                                      keep(self.controller, False), qos.EVERY_SAMPLE)
-        self.joy = self.node.create_publisher(Joy, "/joy", qos.STREAM)
         from dagger_ros.core.teleop import JoyConfig, JoyMapping
+        from dagger_ros.ros import qos
+        from dagger_ros.ros.watch import Listener
 
+        self.watch = Listener(dict(zip(self.TOPICS, (JointState, JointState,
+                                                     Float64MultiArray), strict=True)))
+        node = self.watch.node
+        self.joy = node.create_publisher(Joy, "/joy", qos.STREAM)
         mapping = JoyMapping(JoyConfig(joy_preset="xbox"), ["a", "b", "c"], -np.ones(3),
                              np.ones(3))
-        self.axes, self.buttons = mapping.encode(np.zeros(3), False)  # deadman held
+        axes, buttons = mapping.encode(np.zeros(3), False)  # deadman held, sticks still
 
         def pad():
-            msg = Joy()
-            msg.header.stamp = self.node.get_clock().now().to_msg()
-            msg.axes, msg.buttons = self.axes, self.buttons
+            msg = Joy(axes=axes, buttons=buttons)
+            msg.header.stamp = node.get_clock().now().to_msg()
             self.joy.publish(msg)
 
-        self.node.create_timer(1.0 / rate, pad)
-        self.start = self.node.create_client(Trigger, "/dagger/episode/start")
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
+        node.create_timer(1.0 / rate, pad)
+        self.start = node.create_client(Trigger, "/dagger/episode/start")
 
-    def _spin(self):
-        try:
-            self.executor.spin()
-        except Exception:  # the context was shut down
-            pass
+    def counts(self) -> dict[str, int]:
+        with self.watch.lock:
+            return {t: len(self.watch.messages[t]) for t in self.TOPICS}
+
+    def window(self, first: dict, last: dict):
+        """(observations, commands, controller arrivals) between two ``counts()``:
+        stamped topics as (header stamp ns, arrival ns), the controller as arrival ns."""
+        w = self.watch
+        with w.lock:
+            def stamped(topic):
+                return [(m.header.stamp.sec * 1_000_000_000 + m.header.stamp.nanosec, t)
+                        for m, t in zip(w.messages[topic][first[topic]:last[topic]],
+                                        w.wall_arrivals[topic][first[topic]:last[topic]],
+                                        strict=True)]
+            return (stamped(self.TOPICS[0]), stamped(self.TOPICS[1]),
+                    w.wall_arrivals[CONTROLLER][first[CONTROLLER]:last[CONTROLLER]])
 
     def start_episode(self) -> None:
         from std_srvs.srv import Trigger
@@ -164,8 +144,7 @@ class Bench:
             raise SystemExit("the observer did not start the episode")
 
     def close(self):
-        self.context.try_shutdown()
-        self.thread.join(timeout=2.0)
+        self.watch.close()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -186,16 +165,14 @@ def measure(folder: Path, rate: float, steps: int) -> None:
         if missing:
             raise SystemExit(f"nodes not found under the launcher: {sorted(missing)}")
         cpu0, wall0 = {n: cpu_seconds(p) for n, p in pids.items()}, time.monotonic()
-        bench.measuring = True
-        period = 1.0 / rate
-        deadline = time.monotonic() + steps * period * 1.5 + 10
-        while time.monotonic() < deadline:
-            with bench.lock:
-                if len(bench.observations) >= steps:
-                    break
+        first = bench.counts()
+        observations = bench.TOPICS[0]
+        deadline = time.monotonic() + steps / rate * 1.5 + 10
+        while (time.monotonic() < deadline
+               and bench.counts()[observations] - first[observations] < steps):
             time.sleep(0.2)
         time.sleep(0.2)  # the last commands in
-        bench.measuring = False
+        measured = bench.window(first, bench.counts())
         wall = time.monotonic() - wall0
         cpu = {n: cpu_seconds(p) - cpu0[n] for n, p in pids.items()}
         if run.poll() is not None:
@@ -203,19 +180,19 @@ def measure(folder: Path, rate: float, steps: int) -> None:
     finally:
         bench.close()
         stop_child(run)
-    report(rate, steps, bench, cpu, wall)
+    report(rate, steps, *measured, cpu, wall)
 
 
-def report(rate, steps, bench, cpu, wall) -> None:
-    observations = sorted(bench.observations)[:steps]
+def report(rate, steps, observations, commands, controller, cpu, wall) -> None:
+    observations = sorted(observations)[:steps]
     stamps = np.array([s for s, _ in observations], np.int64)
     period_ns = 1e9 / rate
     gaps = np.diff(stamps)
     never_came = int(np.sum(np.maximum(np.round(gaps / period_ns) - 1, 0)[gaps > 1.5 * period_ns]))
     # pair each controller message with the /dagger/command published beside it (the
     # supervisor publishes both for every command, the stamped one first)
-    commands = sorted(bench.commands, key=lambda c: c[1])
-    arrivals = np.array(sorted(bench.controller), np.int64)
+    commands = sorted(commands, key=lambda c: c[1])
+    arrivals = np.array(sorted(controller), np.int64)
     latencies, answered = [], set()
     if len(arrivals):
         for stamp, arrival in commands:

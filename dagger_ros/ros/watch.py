@@ -23,6 +23,8 @@ class Listener:
         self.node = rclpy.create_node("test_listener", context=self.context)
         self.messages: dict[str, list] = {t: [] for t in topics}
         self.arrivals: dict[str, list[float]] = {t: [] for t in topics}
+        #: the same arrivals on the system clock (ns), to compare with header stamps
+        self.wall_arrivals: dict[str, list[int]] = {t: [] for t in topics}
         self.lock = threading.Condition()
         self.decode_lock = threading.Lock()
         self.decoded: dict[str, list] = {}
@@ -45,6 +47,7 @@ class Listener:
             with self.lock:
                 self.messages[topic].append(msg)
                 self.arrivals[topic].append(time.monotonic())
+                self.wall_arrivals[topic].append(time.time_ns())
                 self.lock.notify_all()
         return callback
 
