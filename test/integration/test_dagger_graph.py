@@ -86,8 +86,10 @@ def test_policy_refuses_bad_checkpoint_and_keeps_the_last_good(tmp_path, run):
         pub_round = topics.publisher(watch.node, topics.ROUND)
         pub_obs = topics.publisher(watch.node, topics.OBSERVATION)
         pub_round.publish(topics.ROUND.message(RoundAnnouncement(5, str(bad), "x")))
-        assert watch.wait_until(lambda: watch.messages["/dagger/policy/status"], timeout=30)
-        status = watch.records(topics.POLICY_STATUS)[-1]
+        # the first status reports the YAML checkpoint (round 0); the refusal comes after it
+        refused = lambda: [s for s in watch.records(topics.POLICY_STATUS) if s.error]  # noqa: E731
+        assert watch.wait_until(refused, timeout=30)
+        status = refused()[-1]
         assert status.checkpoint_id == rows[0].checkpoint_id  # the last good one
         assert "takes 5 observation values, the task gives 9" in status.error
         stamp = 0
