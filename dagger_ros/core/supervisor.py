@@ -409,6 +409,10 @@ class Supervisor:
             decision = self.gate.decide(p.expert, policy, p.spread, p.takeover)
         if decision is not None and decision.source == EXPERT and p.expert is None:
             decision = None
+        # whether the gate counts the expert's action as this state's label; a hold forced
+        # below (e-stop, stale input) keeps that verdict: HG-DAgger labels only the states
+        # the person had taken over, held or not
+        gate_label = decision is not None and decision.label
         send = True
         try:
             hold = self.hold_target()
@@ -427,7 +431,7 @@ class Supervisor:
             chosen = decision.action
         else:
             chosen = p.expert if decision.source == EXPERT else policy
-        labelled = p.expert is not None and decision.label and not between
+        labelled = p.expert is not None and gate_label and not between
         if decision.source == HOLD:  # a stop is immediate: never ramped by the rate limit
             command = np.clip(chosen, self.low, self.high)
             self.last_command, self.last_stamp = command, stamp

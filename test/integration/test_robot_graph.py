@@ -83,8 +83,10 @@ def test_hg_dagger_on_the_position_arm_paced_by_the_operator(tmp_path):
     # labels are the person's, and only where the person drove (HG-DAgger)
     decisions = watch.records(topics.DECISION)
     driven = [d for d in decisions if d.frame.split(":")[0] != "-1"]
-    assert driven and all((d.expert_action is not None) == (d.source == "expert")
-                          for d in driven)
+    # (a state the person had taken over keeps its label when it is held as stale)
+    wrong = [d for d in driven if (d.expert_action is not None) != (d.source == "expert")
+             and not (d.source == "hold" and d.reason in ("stale_input", "estop"))]
+    assert driven and not wrong, wrong[:3]
     # no command moved a joint faster than the profile's max_rate (2 rad/s), hand-overs
     # between the person and the policy included
     sent = [d for d in driven if d.sent and d.source != "hold"]

@@ -295,3 +295,18 @@ def test_between_episodes_the_robot_is_held_or_driven_freely_by_the_operator():
     command, record = free.add_expert(0, "-1:0", [0.12, 0.2, 0.3], now=0.0)
     assert record.reason == "free_drive" and record.source == "expert"
     assert np.allclose(command, [0.12, 0.2, 0.3]) and record.expert_action is None
+
+
+def test_a_forced_hold_keeps_the_gates_verdict_on_the_label():
+    # HG-DAgger labels only the states the person took over; an e-stop hold changes
+    # what is executed, not whether the person's action is this state's label
+    sup = supervisor(gating="human_gated")
+    sup.set_round(1, "abc")
+    sup.estop.engage("operator")
+    sup.add_expert(100, "1:0", [1.0, 0.5], now=0.0, takeover=False)
+    _, record = sup.add_policy(100, "1:0", [0.8, 0.1], 0.1, now=0.0)
+    assert (record.source, record.reason, record.expert_action) == ("hold", "estop", None)
+    sup.add_expert(200, "1:1", [1.0, 0.5], now=0.0, takeover=True)
+    _, record = sup.add_policy(200, "1:1", [0.8, 0.1], 0.1, now=0.0)
+    assert (record.source, record.reason, record.expert_action) == \
+        ("hold", "estop", [1.0, 0.5])
