@@ -10,7 +10,29 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 
-python="${PYTHON:-python3}"
+# Python 3.12: LeRobot 0.6 needs >= 3.12 and the ROS 2 core wheels are built for cp312 (the
+# Python of Jazzy and Kilted on Ubuntu 24.04). $PYTHON wins; else a python3.12 or python3 on
+# PATH that really is 3.12 (a pyenv shim for a version not selected is not); else pyenv's.
+find_python() {
+  local c
+  if [ -n "${PYTHON:-}" ]; then echo "$PYTHON"; return; fi
+  for c in python3.12 python3; do
+    if "$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; then
+      command -v "$c"; return
+    fi
+  done
+  for c in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12.*/bin/python3.12 /usr/bin/python3.12; do
+    if [ -x "$c" ]; then echo "$c"; return; fi
+  done
+  echo "[setup] no Python 3.12 found (tried \$PYTHON, python3.12, python3, pyenv's 3.12.*," >&2
+  echo "        /usr/bin/python3.12); install one (apt install python3.12-venv, or" >&2
+  echo "        pyenv install 3.12) or set PYTHON=/path/to/python3.12" >&2
+  exit 1
+}
+python="$(find_python)"
+if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
+  echo "[setup] $python is not Python 3.12 (PYTHON=$python); dagger_ros needs 3.12" >&2; exit 1
+fi
 req_hash="$( (cat requirements.txt; "$python" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-12)"
 venv="${DAGGER_ROS_VENV:-$HOME/.cache/dagger_ros/venv-$req_hash}"
 
@@ -21,8 +43,12 @@ setup() {
     rm -rf "$venv"
     "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --upgrade pip
-    # lerobot pins torch<2.11, so pip takes torch 2.10 (a CUDA build that also runs on CPU)
+    # lerobot 0.6 pins torch<2.12, so pip takes torch 2.11 (a CUDA build that also runs on CPU)
     "$venv/bin/python" -m pip install -q -r requirements.txt
+    # lerobot[dataset] brings torchcodec, which loads only beside a system FFmpeg 4-7 (absent
+    # on a fresh machine: every dataset open printed its traceback); without it LeRobot
+    # decodes video with PyAV, which carries its own FFmpeg
+    "$venv/bin/python" -m pip uninstall -q -y torchcodec
     touch "$venv/.complete"
     echo "[setup] environment ready in $((SECONDS - start)) s ($(du -sh "$venv" | cut -f1))" >&2
   fi

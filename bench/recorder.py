@@ -19,8 +19,9 @@ import numpy as np
 
 
 def main() -> None:
-    from dagger_ros.core.recording import DatasetWriter, Frame, frame_row
-    from dagger_ros.core.records import DecisionRecord, Reason, Source
+    from dagger_ros.core.recording import DatasetWriter, Frame
+    from dagger_ros.core.recording.lerobot_shim import close_episode_files
+    from dagger_ros.core.records import DecisionRecord, EpisodeEnd, Outcome, Reason, Source
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--episodes", type=int, default=200)
@@ -37,17 +38,18 @@ def main() -> None:
             frames = [Frame(e * 10_000 + s, e, s, rng.normal(size=9), DecisionRecord(
                 stamp_ns=e * 10_000 + s, frame=f"{e}:{s}",
                 source=Source.POLICY if s % 2 else Source.EXPERT, reason=Reason.BETA_DRAW,
-                value=0.3, threshold=0.5, beta=0.5, round=1, checkpoint_id="abc",
+                value=0.3, threshold=0.5, beta=0.5, round=1, checkpoint_id="abc0123456789def",
                 gating="beta", label_source="x", uncertainty=0.1, expert_action=[0.1, 0.2],
                 intervention=False, policy_action=[0.1, 0.3], executed_action=[0.1, 0.3],
                 clamped=False, sent=True, stale=None)) for s in range(args.frames)]
             t0 = time.perf_counter()
             # what the recorder does per episode, split into its per-frame and per-episode parts
-            for f in frames:
-                writer.dataset.add_frame(frame_row(f, 2, "bench"))
+            end = EpisodeEnd(episode=e, seed=e, outcome=Outcome.SUCCESS, steps=args.frames)
+            for row in writer.layout.episode_rows(frames, end, "bench"):
+                writer.dataset.add_frame(row)
             t1 = time.perf_counter()
             writer.dataset.save_episode()
-            writer.dataset.finalize()
+            close_episode_files(writer.dataset)
             t2 = time.perf_counter()
             per_frame.append((t1 - t0) / args.frames)
             per_episode.append(t2 - t1)

@@ -102,6 +102,38 @@ class Outcome(CodedEnum):
     INTERRUPTED = "interrupted"  # the recorder stopped while it ran (saved as far as it got)
 
 
+class Gating(CodedEnum):
+    """The gating rules (``gating`` key), as coded in the dataset's ``gating`` column."""
+
+    BETA = "beta"
+    SAFE = "safe"
+    UNCERTAINTY = "uncertainty"
+    HUMAN_GATED = "human_gated"
+    NOISE = "noise"
+    BUDGET = "budget"
+    ASYNC = "async"
+
+
+class LabelKind(CodedEnum):
+    """Who gave a frame its label, as coded in the dataset's ``label_source`` column (the
+    full name, e.g. ``scripted/drive_stanley``, is in the frame's task string)."""
+
+    NONE = "none"  # no label
+    SCRIPTED = "scripted"  # a scripted expert, online (label sources named scripted/...)
+    OPERATOR = "operator"  # a person (label sources named operator...), online
+    OTHER = "other"  # any other label source name, online
+    LATER = "later"  # labelled after collection (`dagger-ros label`, the trainer)
+
+    @classmethod
+    def of(cls, label_source: str) -> LabelKind:
+        """The kind of an online label source, from its name."""
+        if label_source.startswith("scripted"):
+            return cls.SCRIPTED
+        if label_source.startswith("operator"):
+            return cls.OPERATOR
+        return cls.OTHER
+
+
 class OperatorEventKind(CodedEnum):
     """The gamepad's episode buttons."""
 

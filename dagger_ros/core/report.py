@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from dagger_ros.core.dagger_loop import EVAL_SEED_BASE, evaluate, expert_rollouts
-from dagger_ros.core.recording import DatasetWriter, load_training_data
+from dagger_ros.core.recording import DatasetWriter, bc_task_text, load_training_data
 from dagger_ros.core.tasks import Task
 from dagger_ros.core.training import TrainConfig, train_ensemble
 
@@ -21,9 +21,11 @@ def bc_baseline(task: Task, train: TrainConfig, label_counts: list[int], eval_ep
     episodes = expert_rollouts(task.name, max(label_counts),
                                noise=task.observation_noise.tolist())
     writer = DatasetWriter(dataset_root, "local/bc_baseline", 1.0 / task.control_dt,
-                           task.observation_names, task.action_names, robot_type=task.name)
+                           task.observation_names, task.action_names, robot_type=task.name,
+                           environment_names=task.environment_names)
     for episode in episodes:
-        writer.write_episode(episode.frames, episode.end, task.name)
+        expert = episode.frames[0].decision.label_source
+        writer.write_episode(episode.frames, episode.end, bc_task_text(task.name, expert))
     writer.close()
     obs, act, ids = load_training_data(dataset_root, "local/bc_baseline")
     rows = []

@@ -1,7 +1,7 @@
 """recorder: every frame, joined by the observation it answers, into a LeRobot dataset.
 
 Subscribes /dagger/observation, /dagger/decision and /episode/event; writes each finished
-episode (LeRobot API, finalized at once) with its provenance; announces each saved episode
+episode (LeRobot API, closed and committed at once) with its provenance; announces each saved episode
 on /dagger/recorder/saved (JSON provenance record). Stopped by Ctrl-C or SIGTERM, it saves
 the episode in progress (its frames so far) with the outcome "interrupted". The logic is
 core/recording/recorder.py's RecorderCore.
@@ -33,11 +33,12 @@ class RecorderNode(Node):
                                    else self.config.control_rate_hz,
                                    profile.observation_names,
                                    profile.action_names, robot_type=profile.robot,
-                                   log=self.get_logger().warning)
+                                   log=self.get_logger().warning,
+                                   environment_names=profile.environment_names)
         except DatasetError as exc:
             raise ConfigError(f"'dataset_root': {exc}") from None
-        self.core = RecorderCore(writer, self.config.task_description or profile.robot,
-                                 self.get_logger())
+        self.core = RecorderCore(writer, self.config.task_description, self.get_logger(),
+                                 robot=profile.robot)
         self.pub_saved = topics.publisher(self, topics.RECORDER_SAVED)
         # every sample: a frame dropped on the reader's side would be a frame lost
         topics.subscribe(self, topics.OBSERVATION, self.on_observation, qos.EVERY_SAMPLE)

@@ -37,7 +37,8 @@ def die() -> None:
 
 
 def arm(point: str) -> None:
-    import lerobot.datasets.lerobot_dataset as ld
+    import lerobot.datasets.dataset_metadata as dm
+    import lerobot.datasets.dataset_writer as dw
     import pyarrow.parquet as pq
 
     if point in ("data_written", "episode_meta_written"):
@@ -52,24 +53,24 @@ def arm(point: str) -> None:
         pq.ParquetWriter.write_table = write_table
     elif point == "info_torn":
         def write_info(info, root):
-            text = json.dumps(info, indent=4)
+            text = json.dumps(info.to_dict() if hasattr(info, "to_dict") else info, indent=4)
             with open(Path(root) / "meta/info.json", "w") as fh:
                 fh.write(text[: len(text) // 2])  # half a JSON file, as a kill mid-write leaves
             die()
 
-        ld.write_info = write_info
+        dm.write_info = write_info
     elif point == "before_stats":
-        ld.write_stats = lambda stats, root: die()
+        dm.write_stats = lambda stats, root: die()
     elif point == "finalize":
-        original_close = ld.LeRobotDataset._close_writer
+        original_close = dw.DatasetWriter.close_writer
 
         def close_writer(self):
-            had_writer = self.writer is not None
+            had_writer = self._pq_writer is not None
             original_close(self)
             if had_writer:
-                die()  # the data file is closed; info.json and the metadata writer are not
+                die()  # the data file is closed; the episode-metadata file is not
 
-        ld.LeRobotDataset._close_writer = close_writer
+        dw.DatasetWriter.close_writer = close_writer
     elif point == "provenance_torn":
         def append(self, record):
             with open(self.root / "meta/dagger_episodes.jsonl", "a") as fh:

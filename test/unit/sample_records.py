@@ -2,6 +2,8 @@
 
 from dagger_ros.core.records import DecisionRecord, EpisodeEnd, Outcome, Reason, Source
 
+CHECKPOINT = "c0ffee00decafbad"  # a checkpoint content id: 16 hexadecimal digits
+
 
 def decision(stamp, source="expert", round_index=0, expert_action=(1.0, 2.0),
              reason="beta_draw", policy_action=None, executed_action=None, label="",
@@ -16,7 +18,7 @@ def decision(stamp, source="expert", round_index=0, expert_action=(1.0, 2.0),
     values = dict(
         stamp_ns=stamp, frame=label or f"0:{stamp}", source=source, reason=Reason(reason),
         value=None, threshold=None, beta=beta, round=round_index,
-        checkpoint_id="ck" if round_index else None, gating="beta",
+        checkpoint_id=CHECKPOINT if round_index else None, gating="beta",
         label_source="scripted/x",
         uncertainty=0.2 if policy_action is not None else None,
         expert_action=None if expert_action is None else list(expert_action),

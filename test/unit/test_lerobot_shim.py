@@ -1,31 +1,63 @@
-"""The guard of dagger_ros's one change to LeRobot (core/recording/lerobot_shim.py): it
-fails when LeRobot's internals move, so the shim never silently stops applying."""
+"""The guard of dagger_ros's reach into LeRobot (core/recording/lerobot_shim.py): it fails
+when LeRobot's internals move, so the shim never silently stops applying."""
 
 import inspect
 
+import numpy as np
+
 
 def test_lerobot_still_embeds_through_the_function_the_shim_wraps():
-    import lerobot.datasets.lerobot_dataset as lerobot_dataset
+    import lerobot.datasets.dataset_writer as dataset_writer
 
-    assert callable(getattr(lerobot_dataset, "embed_images", None)), \
-        "lerobot no longer has lerobot_dataset.embed_images: review lerobot_shim.py"
-    save = lerobot_dataset.LeRobotDataset._save_episode_data
+    assert callable(getattr(dataset_writer, "embed_images", None)), \
+        "lerobot no longer has dataset_writer.embed_images: review lerobot_shim.py"
+    save = dataset_writer.DatasetWriter._save_episode_data
     assert "embed_images(" in inspect.getsource(save), \
-        "LeRobotDataset._save_episode_data no longer calls embed_images: review the shim"
+        "DatasetWriter._save_episode_data no longer calls embed_images: review the shim"
 
 
 def test_embedding_shim_defers_to_lerobot_when_media_is_present(monkeypatch):
     import datasets
-    import lerobot.datasets.lerobot_dataset as lerobot_dataset
+    import lerobot.datasets.dataset_writer as dataset_writer
 
     from dagger_ros.core.recording.lerobot_shim import skip_embedding_without_media
 
     calls = []
-    monkeypatch.setattr(lerobot_dataset, "embed_images", lambda ds: calls.append(ds) or ds)
+    monkeypatch.setattr(dataset_writer, "embed_images", lambda ds: calls.append(ds) or ds)
     skip_embedding_without_media()
     plain = datasets.Dataset.from_dict({"x": [1.0, 2.0]})
-    assert lerobot_dataset.embed_images(plain) is plain and calls == []
+    assert dataset_writer.embed_images(plain) is plain and calls == []
     images = datasets.Dataset.from_dict({"img": [None]},
                                         features=datasets.Features({"img": datasets.Image()}))
-    lerobot_dataset.embed_images(images)
+    dataset_writer.embed_images(images)
     assert calls == [images]
+
+
+def test_closing_after_each_episode_leaves_complete_files_lerobot_reopens(tmp_path):
+    """What the writer relies on: after close_episode_files the saved episodes are on disk
+    in footer-complete files (a reader opens them while the writer lives), and the next
+    save still works and opens new files."""
+    import pyarrow.parquet as pq
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    from dagger_ros.core.recording.lerobot_shim import close_episode_files, one_episode_per_file
+
+    features = {"observation.state": {"dtype": "float32", "shape": (2,), "names": ["a", "b"]},
+                "action": {"dtype": "float32", "shape": (1,), "names": ["u"]}}
+    root = tmp_path / "ds"
+    writer = LeRobotDataset.create("local/shim", fps=10, features=features, root=root,
+                                   use_videos=False)
+    one_episode_per_file(writer)
+    for episode, n in enumerate((4, 3)):
+        for i in range(n):
+            writer.add_frame({"observation.state": np.full(2, i, np.float32),
+                              "action": np.zeros(1, np.float32), "task": "t"})
+        writer.save_episode()
+        close_episode_files(writer)
+        for path in list((root / "data").rglob("*.parquet")) + list(
+                (root / "meta/episodes").rglob("*.parquet")):
+            pq.read_metadata(path)  # raises on a file without its footer
+        reader = LeRobotDataset("local/shim", root=root)
+        assert reader.num_episodes == episode + 1
+    assert reader.num_frames == 7
+    assert len(list((root / "data").rglob("*.parquet"))) == 2  # one file per episode

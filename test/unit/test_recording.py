@@ -16,7 +16,7 @@ from dagger_ros.core.recording import (
     read_provenance,
 )
 
-from .sample_records import decision, end
+from .sample_records import CHECKPOINT, decision, end
 
 OBS, ACT = ["a", "b", "c"], ["u", "v"]
 
@@ -82,7 +82,7 @@ def test_writer_appends_episodes_that_lerobot_opens_at_any_time(tmp_path):
     prov = read_provenance(root)
     assert [p.seed for p in prov] == [10, 11, 12]
     assert [p.outcome for p in prov] == ["success", "failure", "timeout"]
-    assert prov[1].checkpoint_id == "ck" and prov[1].label_source == "scripted/x"
+    assert prov[1].checkpoint_id == CHECKPOINT and prov[1].label_source == "scripted"
     assert (prov[0].expert_frames, prov[0].policy_frames) == (2, 2)
     obs, act, episodes = load_training_data(root, "local/t")
     assert obs.shape == (9, 3) and act.shape == (9, 2) and list(episodes[-2:]) == [2, 2]

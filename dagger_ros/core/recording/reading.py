@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dagger_ros.core.recording.schema import PROVENANCE_FILE
+from dagger_ros.core.recording.schema import PROVENANCE_COLUMNS, provenance_from_columns
 from dagger_ros.core.records import SavedEpisode
 
 
@@ -48,6 +48,24 @@ def load_training_data(root: str | Path, repo_id: str = "local/dagger_ros"):
     return f["observation"][keep], f["action"][keep], f["episode"][keep]
 
 
+OBSERVATION_KEYS = ("observation.state", "observation.environment_state")
+
+
+def learner_observation(table, n: int | None = None) -> np.ndarray:
+    """The learner's observation vectors (state, then environment) from a table's columns
+    (a HF dataset, a pyarrow table or a dict of columns)."""
+    names = table.column_names if hasattr(table, "column_names") else list(table)
+    parts = []
+    for key in OBSERVATION_KEYS:
+        if key in names:
+            column = table[key] if not hasattr(table, "column") else table.column(key)
+            values = column.to_pylist() if hasattr(column, "to_pylist") else column
+            parts.append(np.asarray(list(values), np.float32).reshape(len(values), -1))
+    if not parts:
+        raise DatasetError(f"no {' or '.join(OBSERVATION_KEYS)} column among {names}")
+    return np.concatenate(parts, axis=1)
+
+
 def load_frames(root: str | Path, repo_id: str = "local/dagger_ros") -> dict[str, np.ndarray]:
     """Every frame, in dataset order, with what the trainer's weighting needs."""
     dataset = open_dataset(root, repo_id)
@@ -59,7 +77,7 @@ def load_frames(root: str | Path, repo_id: str = "local/dagger_ros") -> dict[str
             return np.asarray(table[name]).reshape(n, -1)[:, 0]
         return np.full(n, default)
 
-    return {"observation": np.stack(table["observation.state"]).astype(np.float32),
+    return {"observation": learner_observation(table),
             "action": np.stack(table["action"]).astype(np.float32),
             "episode": np.asarray(table["episode_index"]).reshape(-1),
             "labelled": column("labelled", 1), "source": column("source", 0),
@@ -67,11 +85,33 @@ def load_frames(root: str | Path, repo_id: str = "local/dagger_ros") -> dict[str
             "intervention": column("intervention", 0)}
 
 
-def read_provenance(root: str | Path) -> list[SavedEpisode]:
-    """The provenance record of every saved episode (meta/dagger_episodes.jsonl)."""
-    path = Path(root) / PROVENANCE_FILE
-    if not path.exists():
+def read_provenance(root: str | Path, repo_id: str = "local/dagger_ros") -> list[SavedEpisode]:
+    """The provenance record of every episode, rebuilt from the dataset's per-frame columns
+    (round, checkpoint, label source, gating, seed, outcome, ...), so it survives LeRobot's
+    delete, split, merge and feature edits. meta/dagger_episodes.jsonl holds the same
+    records as written, a convenience no reader depends on. An empty or absent dataset has
+    none."""
+    root = Path(root)
+    try:  # a dataset with no episode yet has no data for LeRobot to open
+        if not json.loads((root / "meta" / "info.json").read_text()).get("total_episodes"):
+            return []
+    except (OSError, ValueError):
         return []
-    where = str(path)
-    return [SavedEpisode.from_dict(json.loads(line), where)
-            for line in path.read_text().splitlines() if line.strip()]
+    dataset = open_dataset(root, repo_id)
+    table = dataset.hf_dataset.with_format("numpy")
+    missing = [c for c in PROVENANCE_COLUMNS if c not in table.column_names]
+    if missing:
+        raise DatasetError(f"{root} has no provenance column {', '.join(missing)} (written "
+                           "by another tool, or an older dagger_ros)")
+    tasks = {int(i): str(t) for t, i in
+             zip(dataset.meta.tasks.index, dataset.meta.tasks["task_index"], strict=True)}
+    episodes = np.asarray(table["episode_index"]).reshape(-1)
+    task_index = np.asarray(table["task_index"]).reshape(-1)
+    columns = {c: np.asarray(table[c]).reshape(len(episodes), -1)[:, 0]
+               for c in PROVENANCE_COLUMNS}
+    out = []
+    for e in np.unique(episodes):  # np.unique sorts; rows of an episode are contiguous
+        rows = np.flatnonzero(episodes == e)
+        out.append(provenance_from_columns({c: v[rows] for c, v in columns.items()}, int(e),
+                                           tasks.get(int(task_index[rows[0]]), "")))
+    return out

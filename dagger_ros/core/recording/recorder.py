@@ -9,6 +9,7 @@ import dataclasses
 from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.recording.join import EpisodeAssembler, Frame, FrameJoiner
 from dagger_ros.core.recording.reading import read_provenance
+from dagger_ros.core.recording.schema import id_code, task_text_for
 from dagger_ros.core.recording.writer import DatasetWriteError, DatasetWriter
 from dagger_ros.core.records import (
     DecisionRecord,
@@ -33,7 +34,8 @@ class RecorderConfig:
                               "created if absent, appended to if it exists.")
     repo_id: str = param("local/dagger_ros", "LeRobot repo_id recorded in the dataset.")
     task_description: str = param("", "Text stored as each frame's LeRobot 'task' (empty: "
-                                  "the task name).")
+                                  "'<robot>: DAgger collection (<gating> gating, labels by "
+                                  "<label source>)', one per method and label source).")
     control_rate_hz: float = param(50.0, "Frames per second stored as the dataset's fps "
                                    "(with a 'profile': the profile's control rate instead).")
 
@@ -55,15 +57,18 @@ class RecorderCore:
     episode the dataset already holds (a restarted recorder hears the latched event history
     of its source) is recognised by its source's session and episode number and skipped."""
 
-    def __init__(self, writer: DatasetWriter, task_text: str, log):
-        self.writer, self.task_text, self.log = writer, task_text, log
+    def __init__(self, writer: DatasetWriter, task_text: str, log, robot: str = ""):
+        #: the task string of every episode; empty: one per method and label source
+        #: (task_text_for), so DAgger's and a baseline's episodes stay apart after a merge
+        self.writer, self.task_text, self.robot, self.log = writer, task_text, robot, log
         self.joiner = FrameJoiner()
         self.assembler = EpisodeAssembler()
         self.unsaved: list[tuple[list[Frame], EpisodeEnd]] = []  # left by a write error
         self.retry_blocked = False
         self.starts: dict[int, EpisodeStart] = {}
-        self.in_dataset = {(p.session, p.sim_episode): p.episode_index
-                           for p in read_provenance(writer.root) if p.session}
+        # keyed by the session's dataset code (id_code), as the session column stores it
+        self.in_dataset = {(id_code(p.session), p.sim_episode): p.episode_index
+                           for p in read_provenance(writer.root, writer.repo_id) if p.session}
         self.skipped = 0  # ended episodes heard again that the dataset holds already
 
     def observation(self, observation: Observation) -> list[SavedEpisode]:
@@ -81,7 +86,7 @@ class RecorderCore:
         if isinstance(event, EpisodeStart):
             self.starts[event.episode] = event
         elif isinstance(event, EpisodeEnd):
-            saved_as = self.in_dataset.get((event.session, event.episode))
+            saved_as = self.in_dataset.get((id_code(event.session), event.episode))
             if saved_as is not None:
                 if not self.skipped:
                     self.log.info(f"episode {event.episode} of session {event.session} is "
@@ -120,7 +125,7 @@ class RecorderCore:
         while self.unsaved:
             frames, end = self.unsaved[0]
             try:
-                record = self.writer.write_episode(frames, end, self.task_text)
+                record = self.writer.write_episode(frames, end, self.task_for(frames))
             except DatasetWriteError as exc:
                 self.log.error(f"{exc}. {len(self.unsaved)} finished episode(s) are kept in "
                                "memory and retried at the next episode end")
@@ -129,7 +134,7 @@ class RecorderCore:
             self.unsaved.pop(0)
             self.joiner.forget_before(frames[-1].stamp_ns)
             if end.session:
-                self.in_dataset[(end.session, end.episode)] = record.episode_index
+                self.in_dataset[(id_code(end.session), end.episode)] = record.episode_index
             how = "as interrupted" if record.outcome is Outcome.INTERRUPTED else \
                 record.outcome.value
             self.log.info(f"saved episode {record.episode_index} {how} (sim episode "
@@ -137,6 +142,11 @@ class RecorderCore:
                           "frames)")
             out.append(record)
         return out
+
+    def task_for(self, frames: list[Frame]) -> str:
+        first = frames[0].decision
+        return self.task_text or task_text_for(self.robot or "robot", first.gating,
+                                               first.label_source)
 
     def close(self) -> list[SavedEpisode]:
         """On the way out: save what is complete, then the episode in progress as

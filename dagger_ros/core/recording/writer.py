@@ -1,6 +1,6 @@
 """The crash-safe writer: episodes appended to one LeRobot dataset with LeRobot's own API
-(LeRobotDataset.create / add_frame / save_episode / finalize), each finalized and
-committed (see :mod:`.journal`) as soon as it is saved, so the folder opens with
+(LeRobotDataset.create / resume / add_frame / save_episode), each closed on disk (see
+:mod:`.lerobot_shim`) and committed (see :mod:`.journal`) as soon as it is saved, so the folder opens with
 ``LeRobotDataset(repo_id, root=...)`` between any two episodes and a kill at any moment
 loses at most the episode being written.
 """
@@ -13,20 +13,22 @@ from pathlib import Path
 
 from dagger_ros.core.recording import journal
 from dagger_ros.core.recording.join import Frame
-from dagger_ros.core.recording.lerobot_shim import skip_embedding_without_media
+from dagger_ros.core.recording.lerobot_shim import (
+    close_episode_files,
+    one_episode_per_file,
+    skip_embedding_without_media,
+)
 from dagger_ros.core.recording.reading import (
     DatasetError,
     check_features,
     open_dataset,
-    read_provenance,
 )
 from dagger_ros.core.recording.schema import (
     CODES_FILE,
     PROVENANCE_FILE,
+    Layout,
     codes_document,
     episode_provenance,
-    features_for,
-    frame_row,
 )
 from dagger_ros.core.records import EpisodeEnd, SavedEpisode
 
@@ -43,15 +45,18 @@ class DatasetWriter:
     commit, logging what it moved aside."""
 
     def __init__(self, root: str | Path, repo_id: str, fps: float, observation_names,
-                 action_names, robot_type: str = "", log=print):
+                 action_names, robot_type: str = "", log=print, environment_names=()):
         from datasets.utils.logging import disable_progress_bar
 
         disable_progress_bar()
         skip_embedding_without_media()
         self.root = Path(root)
         self.repo_id, self.fps, self.robot_type, self.log = repo_id, fps, robot_type, log
-        self.features = features_for(observation_names, action_names)
-        self.action_size = len(action_names)
+        try:
+            self.layout = Layout(observation_names, action_names, environment_names)
+        except ValueError as exc:
+            raise DatasetError(f"{self.root}: {exc}") from None
+        self.features = self.layout.features()
         check_writable(self.root)
         try:
             self.recovered = journal.recover(self.root, PROVENANCE_FILE, log)
@@ -84,6 +89,7 @@ class DatasetWriter:
         dataset = LeRobotDataset.create(
             self.repo_id, fps=int(round(self.fps)), features=self.features, root=staging,
             robot_type=self.robot_type or None, use_videos=False, metadata_buffer_size=1)
+        dataset.finalize()  # nothing written yet; the handle is on the staging folder
         journal.atomic_write_text(staging / CODES_FILE, json.dumps(codes_document(), indent=2))
         journal.commit(staging, [], 0)
         if self.root.exists():
@@ -92,27 +98,30 @@ class DatasetWriter:
             staging.rmdir()
         else:
             os.replace(staging, self.root)
-        dataset.root = dataset.meta.root = self.root
-        self._settings(dataset)
+        return self._resume()
+
+    def _resume(self):
+        """A LeRobot handle in write mode on the folder (which holds a valid dataset)."""
+        from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+        try:
+            dataset = LeRobotDataset.resume(self.repo_id, root=self.root)
+        except Exception as exc:  # lerobot raises many kinds for a broken folder
+            raise DatasetError(f"{self.root} could not be opened for writing as a LeRobot "
+                               f"dataset: {type(exc).__name__}: {exc}") from None
+        one_episode_per_file(dataset)
         return dataset
 
     def _open(self):
-        dataset = open_dataset(self.root, self.repo_id)
-        check_features(dataset, self.features, self.root)
+        reader = open_dataset(self.root, self.repo_id)
+        check_features(reader, self.features, self.root)
         try:
-            journal.validate(self.root, dataset)
+            journal.validate(self.root, reader)
         except journal.JournalError as exc:
             raise DatasetError(str(exc)) from None
-        self._settings(dataset)
         if journal.load_commit(self.root) is None:  # a dataset this writer did not start
-            journal.commit(self.root, self._tasks(dataset), len(read_provenance(self.root)))
-        return dataset
-
-    @staticmethod
-    def _settings(dataset) -> None:
-        # one parquet file per episode: every save is closed (finalized) at once
-        dataset.meta.metadata_buffer_size = 1
-        dataset.meta.update_chunk_settings(data_files_size_in_mb=1e-6)
+            journal.commit(self.root, self._tasks(reader), provenance_lines(self.root))
+        return self._resume()
 
     @staticmethod
     def _tasks(dataset) -> list[str]:
@@ -144,11 +153,12 @@ class DatasetWriter:
             if self.dataset is None:  # a previous failure, or the above: reopen first
                 self._reopen()
             index = self.episodes
-            for frame in frames:
-                self.dataset.add_frame(frame_row(frame, self.action_size, task_text))
+            rows = list(self.layout.episode_rows(frames, end, task_text))
+            record = episode_provenance(rows, end, index, frames[0].decision)
+            for row in rows:
+                self.dataset.add_frame(row)
             self.dataset.save_episode()
-            self.dataset.finalize()
-            record = episode_provenance(frames, end, index)
+            close_episode_files(self.dataset)
             self._append_provenance(record)
             journal.commit(self.root, self._tasks(self.dataset), index + 1)
             self.committed = journal.load_commit(self.root)
@@ -174,7 +184,8 @@ class DatasetWriter:
         now if the disk allows, else before the next write."""
         if self.dataset is not None:
             try:
-                self.dataset.finalize()
+                self.dataset.clear_episode_buffer()
+                close_episode_files(self.dataset)
             except Exception:  # half-open writers on a full disk; recover() moves their files
                 pass
         self.dataset = None
@@ -192,6 +203,12 @@ class DatasetWriter:
     def close(self) -> None:
         if self.dataset is not None:
             self.dataset.finalize()
+            self.dataset = None
+
+
+def provenance_lines(root: Path) -> int:
+    path = Path(root) / PROVENANCE_FILE
+    return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 def check_writable(root: Path) -> None:
