@@ -1,8 +1,8 @@
 """The crash-safe writer: episodes appended to one LeRobot dataset with LeRobot's own API
 (LeRobotDataset.create / resume / add_frame / save_episode), each closed on disk (see
-:mod:`.lerobot_shim`) and committed (see :mod:`.journal`) as soon as it is saved, so the folder opens with
-``LeRobotDataset(repo_id, root=...)`` between any two episodes and a kill at any moment
-loses at most the episode being written.
+:mod:`.lerobot_shim`) and committed (see :mod:`.journal`) as soon as it is saved, so the
+folder opens with ``LeRobotDataset(repo_id, root=...)`` between any two episodes and a kill
+at any moment loses at most the episode being written.
 """
 
 from __future__ import annotations
