@@ -2,9 +2,9 @@
 
 Subscribes /dagger/observation, /dagger/decision and /episode/event; writes each finished
 episode (LeRobot API, closed and committed at once) with its provenance; announces each
-saved episode on /dagger/recorder/saved (JSON provenance record). Stopped by Ctrl-C or SIGTERM, it saves
-the episode in progress (its frames so far) with the outcome "interrupted". The logic is
-core/recording/recorder.py's RecorderCore.
+saved episode on /dagger/recorder/saved (JSON provenance record). Stopped by Ctrl-C or
+SIGTERM, it saves the episode in progress (its frames so far) with the outcome
+"interrupted". The logic is core/recording/recorder.py's RecorderCore.
 """
 
 from __future__ import annotations
