@@ -124,3 +124,11 @@ def test_lerobot_train_learns_from_our_dataset_as_it_is(home, tmp_path, dataset,
     seen = losses(out)
     assert len(seen) == 6, out[-2000:]
     assert seen[-1] < seen[0], seen  # the loss falls
+
+
+def test_lerobot_dataset_viz_renders_an_episode(home, tmp_path):
+    lerobot("lerobot-dataset-viz", "--repo-id", "local/dagger", "--root",
+            str(home / "local/dagger"), "--episode-index", "1", "--save", "1",
+            "--output-dir", str(tmp_path), "--num-workers", "0", home=home)
+    [saved] = tmp_path.glob("*.rrd")
+    assert saved.stat().st_size > 10_000

@@ -11,6 +11,11 @@ from dagger_ros.core.recording.schema import PROVENANCE_COLUMNS, provenance_from
 from dagger_ros.core.records import SavedEpisode
 
 
+#: LeRobot decodes video with PyAV here (its wheels carry FFmpeg); torchcodec, LeRobot's
+#: default, needs a system FFmpeg 4-7 that a fresh machine lacks (dev.sh removes it)
+VIDEO_BACKEND = "pyav"
+
+
 class DatasetError(ValueError):
     """A dataset path that is not a (compatible) LeRobot dataset."""
 
@@ -23,7 +28,7 @@ def open_dataset(root: str | Path, repo_id: str = "local/dagger_ros"):
     if not (root / "meta" / "info.json").is_file():
         raise DatasetError(f"{root} is not a LeRobot dataset (no meta/info.json)")
     try:
-        return LeRobotDataset(repo_id, root=root)
+        return LeRobotDataset(repo_id, root=root, video_backend=VIDEO_BACKEND)
     except Exception as exc:  # lerobot raises many kinds for a broken folder
         raise DatasetError(f"{root} could not be opened as a LeRobot dataset: "
                            f"{type(exc).__name__}: {exc}") from None

@@ -19,6 +19,7 @@ from dagger_ros.core.recording.lerobot_shim import (
     skip_embedding_without_media,
 )
 from dagger_ros.core.recording.reading import (
+    VIDEO_BACKEND,
     DatasetError,
     check_features,
     open_dataset,
@@ -105,7 +106,8 @@ class DatasetWriter:
         from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
         try:
-            dataset = LeRobotDataset.resume(self.repo_id, root=self.root)
+            dataset = LeRobotDataset.resume(self.repo_id, root=self.root,
+                                            video_backend=VIDEO_BACKEND)
         except Exception as exc:  # lerobot raises many kinds for a broken folder
             raise DatasetError(f"{self.root} could not be opened for writing as a LeRobot "
                                f"dataset: {type(exc).__name__}: {exc}") from None
