@@ -10,7 +10,6 @@ import numpy as np
 from dagger_ros.core.recording.schema import PROVENANCE_COLUMNS, provenance_from_columns
 from dagger_ros.core.records import SavedEpisode
 
-
 #: LeRobot decodes video with PyAV here (its wheels carry FFmpeg); torchcodec, LeRobot's
 #: default, needs a system FFmpeg 4-7 that a fresh machine lacks (dev.sh removes it)
 VIDEO_BACKEND = "pyav"
