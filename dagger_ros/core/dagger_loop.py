@@ -118,6 +118,8 @@ def evaluate(task: Task, policy: EnsemblePolicy, episodes: int,
     successes, returns = 0, []
     for i in range(episodes):
         obs = task.reset(seed_base + i)
+        if hasattr(policy, "reset"):  # a LeRobot policy: a new episode empties its queue
+            policy.reset()
         while True:
             action, _ = policy.predict(obs)
             result = task.step(action)

@@ -130,6 +130,9 @@ class Gate:
     """Base of gating rules. ``start_episode`` is called at each episode's first step;
     ``configure`` gives the action's limits (for rules that measure distances)."""
 
+    #: the rule measures the policy's uncertainty, so a policy without one cannot run
+    needs_uncertainty = False
+
     def __init__(self, config: GatingConfig, round_index: int = 0):
         self.config = config
         self.set_round(round_index)
@@ -227,6 +230,8 @@ class UncertaintyGate(HysteresisGate):
     """Ensemble-gated (EnsembleDAgger, ThriftyDAgger): the expert acts and labels where the
     members disagree. The threshold is fixed, or the (1 - target rate) quantile of the
     spreads seen recently (ThriftyDAgger's way of setting it from a desired rate)."""
+
+    needs_uncertainty = True
 
     reason = Reason.UNCERTAINTY
     labels_everything = False

@@ -1,4 +1,8 @@
-"""The policy node's logic without ROS: which checkpoint runs, and answering observations."""
+"""The policy node's logic without ROS: which checkpoint runs, and answering observations.
+
+A checkpoint is a dagger_ros ensemble (policy_model) or a LeRobot pretrained folder
+(lerobot_policy: ACT, Diffusion, ... with LeRobot's processors and action queue); which one
+is read from the folder itself."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import dataclasses
 import numpy as np
 
 from dagger_ros.core.config import param
+from dagger_ros.core.lerobot_policy import LeRobotLearner, is_lerobot_folder
 from dagger_ros.core.policy_model import CheckpointError, EnsemblePolicy, load_checkpoint
 from dagger_ros.core.records import PolicyStatus, RoundAnnouncement
 from dagger_ros.core.tasks import task_class
@@ -30,10 +35,14 @@ class PolicyConfig:
 class PolicyRuntime:
     """Holds the running policy; a bad checkpoint is refused and the last good one kept."""
 
-    def __init__(self, observation_size: int, action_size: int):
+    def __init__(self, observation_size: int, action_size: int, state_size: int | None = None):
         self.observation_size = observation_size
         self.action_size = action_size
-        self.policy: EnsemblePolicy | None = None
+        #: the observation's first elements that are the robot's state (a LeRobot policy
+        #: reads them as observation.state, the rest as observation.environment_state)
+        self.state_size = observation_size if state_size is None else state_size
+        self.policy: EnsemblePolicy | LeRobotLearner | None = None
+        self.episode: int | None = None
         self.checkpoint_id: str | None = None
         self.checkpoint_path: str | None = None
         self.last_error: str | None = None
@@ -47,24 +56,42 @@ class PolicyRuntime:
         path = announcement.checkpoint_path
         if path and path != self.checkpoint_path:
             loaded = self.load(path)
-        return loaded, PolicyStatus(self.round, self.checkpoint_id, self.checkpoint_path,
-                                    self.last_error)
+        return loaded, self.status()
+
+    def status(self) -> PolicyStatus:
+        lerobot = isinstance(self.policy, LeRobotLearner)
+        return PolicyStatus(self.round, self.checkpoint_id, self.checkpoint_path,
+                            self.last_error, uncertainty=not lerobot,
+                            kind=f"lerobot/{self.policy.kind}" if lerobot else "ensemble")
 
     def load(self, path: str) -> bool:
         """Swap to the checkpoint at ``path``; False (and ``last_error``) if refused."""
         try:
-            policy, config = load_checkpoint(path, self.observation_size, self.action_size)
+            if is_lerobot_folder(path):
+                policy = LeRobotLearner(path, self.state_size,
+                                        self.observation_size - self.state_size,
+                                        self.action_size)
+                content_id = policy.content_id
+            else:
+                policy, config = load_checkpoint(path, self.observation_size,
+                                                 self.action_size)
+                content_id = config["content_id"]
         except CheckpointError as exc:
             self.last_error = str(exc)
             return False
-        self.policy, self.checkpoint_id, self.checkpoint_path = (policy, config["content_id"],
-                                                                 str(path))
+        self.policy, self.checkpoint_id, self.checkpoint_path = policy, content_id, str(path)
         self.last_error = None
         return True
 
-    def act(self, observation: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """(mean action, member spread per element, scalar uncertainty), or None."""
+    def act(self, observation: np.ndarray, episode: int | None = None
+            ) -> tuple[np.ndarray, np.ndarray, float | None] | None:
+        """(mean action, member spread per element, scalar uncertainty or None), or None.
+        A new ``episode`` number starts the policy afresh (a LeRobot action queue empties)."""
         if self.policy is None:
             return None
+        if episode != self.episode:
+            self.episode = episode
+            if hasattr(self.policy, "reset"):
+                self.policy.reset()
         mean, spread = self.policy.predict(observation)
         return mean, spread, self.policy.uncertainty(spread)

@@ -365,6 +365,10 @@ class PolicyStatus(JsonRecord):
     checkpoint_id: str | None
     checkpoint_path: str | None
     error: str | None
+    #: whether the running policy gives an uncertainty (an ensemble does; a LeRobot policy,
+    #: or none running, does not)
+    uncertainty: bool = True
+    kind: str = "ensemble"  # what runs: "ensemble", or "lerobot/<type>" (e.g. lerobot/act)
 
 
 @dataclasses.dataclass

@@ -36,6 +36,7 @@ from dagger_ros.core.tasks import make_task, task_class
 from dagger_ros.core.training import TrainConfig, train_ensemble
 
 EPISODE_SOURCES = ("simulator", "operator")
+LEARNERS = ("ensemble", "lerobot")
 
 
 @dataclasses.dataclass
@@ -82,6 +83,16 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
                               "(async gating); empty: leave them to `dagger-ros label`.")
     round_timeout: float = param(600.0, "Seconds a round's collection may take before the "
                                  "trainer gives up with an error.")
+    learner: str = param("ensemble", "What is trained each round: 'ensemble' (dagger_ros's "
+                         "MLP ensemble), or 'lerobot' (a LeRobot policy of type "
+                         "lerobot_policy, trained with lerobot-train on the whole dataset; "
+                         "from round 1 on, the previous round's policy is fine-tuned).")
+    lerobot_policy: str = param("act", "learner 'lerobot': LeRobot's --policy.type (act, "
+                                "diffusion, ...).")
+    lerobot_steps: int = param(500, "learner 'lerobot': training steps per round.")
+    lerobot_batch_size: int = param(16, "learner 'lerobot': batch size.")
+    lerobot_args: list[str] = param([], "learner 'lerobot': more lerobot-train arguments "
+                                    "for round 0's new policy, e.g. --policy.dim_model=64.")
 
     def validate(self) -> None:
         super().validate()
@@ -107,6 +118,21 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
             if self.label_expert != known:
                 raise ConfigError(f"'label_expert': '{self.label_expert}' is not a scripted "
                                   f"expert of task '{self.task}' (it has: {known})")
+        if self.learner not in LEARNERS:
+            raise ConfigError(f"'learner' must be one of {LEARNERS}, got '{self.learner}'")
+        if self.learner == "lerobot":
+            import lerobot.policies  # noqa: F401  (registers every policy config type)
+            from lerobot.configs.policies import PreTrainedConfig
+
+            known = PreTrainedConfig.get_known_choices()
+            if self.lerobot_policy not in known:
+                raise ConfigError(f"'lerobot_policy': '{self.lerobot_policy}' is not a LeRobot "
+                                  f"policy type (known: {', '.join(sorted(known))})")
+            if self.lerobot_steps < 1 or self.lerobot_batch_size < 1:
+                raise ConfigError("'lerobot_steps' and 'lerobot_batch_size' must be >= 1")
+            bad = [a for a in self.lerobot_args if not a.startswith("--")]
+            if bad:
+                raise ConfigError(f"'lerobot_args' must be --key=value arguments, got {bad}")
         for key in ("intervention_weight", "pre_intervention_weight",
                     "pre_intervention_steps"):
             if getattr(self, key) < 0:
@@ -157,6 +183,8 @@ def learner(config: TrainerConfig) -> tuple[list[str], list[str], list[int] | No
 def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
     """Train on everything recorded so far; write the checkpoint atomically."""
     observation_names, action_names, relative = learner(config)
+    if config.learner == "lerobot":
+        return retrain_lerobot(config, round_index)
     if config.label_expert:
         from dagger_ros.core.experts import make_expert
         from dagger_ros.core.recording.labels import relabel
@@ -177,6 +205,20 @@ def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
         "dataset": str(config.dataset_root), "frames": report.frames,
         "episodes": report.episodes, "train": dataclasses.asdict(report)})
     return path, {"policy": policy, "report": dataclasses.asdict(report)}
+
+
+def retrain_lerobot(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
+    """A LeRobot policy trained (round 0) or fine-tuned (later) by lerobot-train."""
+    from dagger_ros.core.lerobot_policy import LeRobotLearner
+    from dagger_ros.core.lerobot_training import train_round
+
+    earlier = sorted((Path(config.run_dir) / "checkpoints").glob(
+        f"round_{round_index - 1:03d}-*")) if round_index > 0 else []
+    path, report = train_round(config, round_index, str(earlier[-1]) if earlier else None)
+    profile = node_profile(config.profile, config.task)
+    policy = LeRobotLearner(path, len(profile.state_names), len(profile.environment_names),
+                            profile.action_size)
+    return path, {"policy": policy, "report": report}
 
 
 def evaluate_policy(config: TrainerConfig, policy) -> dict:

@@ -194,6 +194,7 @@ class Supervisor:
         self.checkpoint_id: str | None = None
         self.policy_active = False
         self.announced_round = -1
+        self.refused: str | None = None  # why the running policy may not drive, if so
         self.pending: dict[int, Pending] = {}
         self.decided: set[int] = set()
         self.episode: int | None = None
@@ -223,7 +224,17 @@ class Supervisor:
         return None
 
     def on_policy_status(self, status: PolicyStatus) -> SupervisorStatus | None:
-        """What the policy actually runs (the last good checkpoint if it refused one)."""
+        """What the policy actually runs (the last good checkpoint if it refused one). A
+        policy without an uncertainty, under a gate that measures one, never drives: the
+        round applies without it and ``refused`` says why."""
+        self.refused = None
+        if status.checkpoint_id is not None and not status.uncertainty \
+                and self.gate.needs_uncertainty:
+            self.refused = (f"gating '{self.config.gating}' needs the policy's uncertainty, "
+                            f"and the running policy ({status.kind}, checkpoint "
+                            f"{status.checkpoint_id}) gives none: it does not drive; choose "
+                            "another gating (beta, safe, human_gated, noise) or an ensemble")
+            return self._apply(status.round, None)
         return self._apply(status.round, status.checkpoint_id)
 
     def _apply(self, round_index: int, checkpoint_id: str | None) -> SupervisorStatus | None:

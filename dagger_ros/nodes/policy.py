@@ -17,7 +17,6 @@ from dagger_ros.core.profile import node_profile
 from dagger_ros.core.records import (
     Observation,
     PolicyAnswer,
-    PolicyStatus,
     RecordError,
     frame_episode,
 )
@@ -32,7 +31,8 @@ class PolicyNode(Node):
         self.config: PolicyConfig = load_config(self, PolicyConfig, argv)
         profile = node_profile(self.config.profile, self.config.task)
         self.action_names = profile.action_names
-        self.runtime = PolicyRuntime(profile.observation_size, profile.action_size)
+        self.runtime = PolicyRuntime(profile.observation_size, profile.action_size,
+                                     len(profile.state_names))
         self.pub_action = topics.publisher(self, topics.POLICY_ACTION)
         self.pub_status = topics.publisher(self, topics.POLICY_STATUS)
         topics.subscribe(self, topics.OBSERVATION, self.on_observation)
@@ -40,8 +40,8 @@ class PolicyNode(Node):
         if self.config.checkpoint:
             self.log_load(self.runtime.load(self.config.checkpoint), self.config.checkpoint)
             if self.runtime.checkpoint_id is not None:  # the supervisor lets it drive once
-                self.pub_status.publish(topics.POLICY_STATUS.message(PolicyStatus(  # it knows
-                    0, self.runtime.checkpoint_id, self.runtime.checkpoint_path, None)))
+                self.runtime.round = 0  # it knows
+                self.pub_status.publish(topics.POLICY_STATUS.message(self.runtime.status()))
 
     def log_load(self, loaded: bool, path: str) -> None:
         if loaded:
@@ -71,7 +71,7 @@ class PolicyNode(Node):
             return
         if frame_episode(obs.frame) < 0:
             return  # no episode runs: nothing for the policy to drive
-        answer = self.runtime.act(obs.values)
+        answer = self.runtime.act(obs.values, frame_episode(obs.frame))
         if answer is None:
             return
         mean, spread, uncertainty = answer

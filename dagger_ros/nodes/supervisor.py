@@ -198,6 +198,8 @@ class SupervisorNode(Node):
     def on_policy_status(self, msg) -> None:
         try:
             self.publish_status(self.core.on_policy_status(topics.POLICY_STATUS.read(msg)))
+            if self.core.refused:
+                self.get_logger().error(self.core.refused)
         except RecordError as exc:
             self.bad_input(exc)
 

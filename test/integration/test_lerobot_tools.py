@@ -132,3 +132,29 @@ def test_lerobot_dataset_viz_renders_an_episode(home, tmp_path):
             "--output-dir", str(tmp_path), "--num-workers", "0", home=home)
     [saved] = tmp_path.glob("*.rrd")
     assert saved.stat().st_size > 10_000
+
+
+def test_the_trainer_trains_then_fine_tunes_a_lerobot_policy(home, tmp_path):
+    """learner: lerobot: round 0 trains a new ACT with lerobot-train, round 1 fine-tunes
+    round 0's; each is a checkpoint the policy runtime loads, and the trainer evaluates."""
+    from dagger_ros.core.config import from_mapping
+    from dagger_ros.core.policy_runtime import PolicyRuntime
+    from dagger_ros.core.rounds import TrainerConfig, evaluate_policy, retrain
+
+    config = from_mapping(TrainerConfig, {
+        "task": "drive", "dataset_root": str(home / "local/dagger"), "repo_id": "local/dagger",
+        "run_dir": str(tmp_path), "learner": "lerobot", "lerobot_steps": 20,
+        "lerobot_batch_size": 8, "lerobot_args": SMALL_ACT[1:], "eval_episodes": 1})
+    first, trained = retrain(config, 0)
+    assert first.name.startswith("round_000-") and (first / "model.safetensors").is_file()
+    assert trained["report"]["fine_tuned_from"] is None
+    assert trained["report"]["device"] == "cpu" and len(trained["report"]["losses"]) == 10
+    second, tuned = retrain(config, 1)
+    assert tuned["report"]["fine_tuned_from"] == str(first)
+    runtime = PolicyRuntime(9, 2, 4)
+    assert runtime.load(str(second)), runtime.last_error
+    assert runtime.checkpoint_id == second.name.rsplit("-", 1)[1]
+    action, _, uncertainty = runtime.act(np.zeros(9), episode=0)
+    assert action.shape == (2,) and uncertainty is None
+    evaluation = evaluate_policy(config, tuned["policy"])
+    assert 0.0 <= evaluation["success_rate"] <= 1.0

@@ -1,0 +1,112 @@
+"""A LeRobot policy as the learner: any policy LeRobot saved as a pretrained folder (ACT,
+Diffusion, ...), run with LeRobot's own pre- and post-processors and its action queue.
+
+A LeRobot pretrained folder (what ``lerobot-train`` writes under
+``checkpoints/<step>/pretrained_model``) holds ``config.json`` with the policy ``type``,
+``model.safetensors``, and the processors' ``policy_preprocessor.json`` /
+``policy_postprocessor.json`` with their state files. It is told from a dagger_ros
+checkpoint (whose config.json has an ``architecture``) by that ``type``.
+
+The policy reads the dataset's features: ``observation.state`` (the profile's state
+fields) and ``observation.environment_state`` (its environment fields), and answers
+``action``. Its inputs and output are checked against the profile's sizes when it loads;
+a mismatch is refused naming the folder. It gives no uncertainty (an ensemble's spread, or
+samples of a stochastic policy, are not built for it): ``uncertainty`` is None, and a gate
+that needs one refuses it (see Supervisor).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from dagger_ros.core.policy_model import CheckpointError
+
+STATE, ENVIRONMENT, ACTION = "observation.state", "observation.environment_state", "action"
+
+
+def is_lerobot_folder(path: str | Path) -> bool:
+    """A LeRobot pretrained folder: a config.json with a policy ``type``."""
+    try:
+        config = json.loads((Path(path) / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and "type" in config and "architecture" not in config
+
+
+def folder_id(path: Path) -> str:
+    """A content id like a dagger_ros checkpoint's: a hash of the weights and config."""
+    h = hashlib.sha256()
+    for name in ("model.safetensors", "config.json"):
+        h.update((path / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+class LeRobotLearner:
+    """Answers observations like EnsemblePolicy (``predict`` -> action, spread), with a
+    LeRobot policy; ``reset`` starts a new episode (empties the action queue)."""
+
+    gives_uncertainty = False
+
+    def __init__(self, path: str | Path, state_size: int, environment_size: int,
+                 action_size: int, device: str = "cpu"):
+        path = Path(path)
+        for name in ("config.json", "model.safetensors"):
+            if not (path / name).is_file():
+                raise CheckpointError(f"{path}: not a LeRobot pretrained folder (no {name})")
+        try:
+            import torch
+            from lerobot.configs.policies import PreTrainedConfig
+            from lerobot.policies.factory import get_policy_class, make_pre_post_processors
+
+            config = PreTrainedConfig.from_pretrained(path)
+            config.device = device
+        except Exception as exc:  # draccus and lerobot raise many kinds for a bad config
+            raise CheckpointError(f"{path}/config.json is not a LeRobot policy config: "
+                                  f"{type(exc).__name__}: {exc}") from None
+        self.kind = config.type
+        want = {STATE: state_size, ENVIRONMENT: environment_size}
+        inputs = {k: int(np.prod(f.shape)) for k, f in config.input_features.items()}
+        outputs = {k: int(np.prod(f.shape)) for k, f in config.output_features.items()}
+        unknown = [k for k in inputs if k not in want or want[k] == 0]
+        wrong = [f"{k} has {n} elements, the profile {want[k]}" for k, n in inputs.items()
+                 if k in want and want[k] and n != want[k]]
+        if unknown or wrong or outputs.get(ACTION) != action_size:
+            why = wrong + [f"it reads {k}, which the profile does not give" for k in unknown]
+            if outputs.get(ACTION) != action_size:
+                why.append(f"its action has {outputs.get(ACTION)} elements, the profile "
+                           f"{action_size}")
+            raise CheckpointError(f"{path}: LeRobot {self.kind} policy does not fit this "
+                                  f"robot: {'; '.join(why)}")
+        try:
+            self.policy = get_policy_class(self.kind).from_pretrained(path, config=config)
+            self.preprocess, self.postprocess = make_pre_post_processors(
+                config, pretrained_path=str(path))
+        except Exception as exc:
+            raise CheckpointError(f"{path}: LeRobot could not load its {self.kind} policy: "
+                                  f"{type(exc).__name__}: {exc}") from None
+        self.policy.eval()
+        self.torch, self.device = torch, device
+        self.inputs = [k for k in (STATE, ENVIRONMENT) if k in inputs]
+        self.state_size, self.action_size = state_size, action_size
+        self.content_id = folder_id(path)
+        self.reset()
+
+    def reset(self) -> None:
+        self.policy.reset()
+
+    def predict(self, observation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        torch = self.torch
+        obs = np.asarray(observation, np.float32)
+        parts = {STATE: obs[:self.state_size], ENVIRONMENT: obs[self.state_size:]}
+        batch = {k: torch.from_numpy(parts[k].copy())[None] for k in self.inputs}
+        with torch.inference_mode():
+            action = self.postprocess(self.policy.select_action(self.preprocess(batch)))
+        action = np.asarray(action.detach().cpu().numpy(), float).reshape(-1)
+        return action, np.zeros(self.action_size)
+
+    def uncertainty(self, spread) -> None:
+        return None

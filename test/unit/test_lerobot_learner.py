@@ -1,0 +1,98 @@
+"""A LeRobot policy as the learner: the policy runtime loads a LeRobot pretrained folder and
+answers with LeRobot's processors and action queue; a folder that does not fit the robot is
+refused naming it; a gate that needs an uncertainty refuses a policy that has none."""
+
+import numpy as np
+import pytest
+
+from dagger_ros.core.config import from_mapping
+from dagger_ros.core.lerobot_policy import LeRobotLearner, is_lerobot_folder
+from dagger_ros.core.policy_model import CheckpointError
+from dagger_ros.core.policy_runtime import PolicyRuntime
+from dagger_ros.core.records import PolicyStatus
+from dagger_ros.core.supervisor import Supervisor, SupervisorConfig
+
+STATE, ENV, ACT = 4, 5, 2  # the drive task's split
+
+
+def save_act(folder, state=STATE, env=ENV, action=ACT, chunk=4):
+    """An (untrained) ACT policy saved as LeRobot saves one, with its processors."""
+    import torch
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.act.configuration_act import ACTConfig
+    from lerobot.policies.act.modeling_act import ACTPolicy
+    from lerobot.policies.factory import make_pre_post_processors
+
+    inputs = {"observation.state": PolicyFeature(FeatureType.STATE, (state,))}
+    if env:
+        inputs["observation.environment_state"] = PolicyFeature(FeatureType.ENV, (env,))
+    config = ACTConfig(input_features=inputs,
+                       output_features={"action": PolicyFeature(FeatureType.ACTION, (action,))},
+                       dim_model=32, n_heads=2, dim_feedforward=64, n_encoder_layers=1,
+                       chunk_size=chunk, n_action_steps=chunk, device="cpu",
+                       push_to_hub=False)
+    stats = {k: {"mean": torch.zeros(f.shape), "std": torch.ones(f.shape),
+                 "min": -torch.ones(f.shape), "max": torch.ones(f.shape)}
+             for k, f in {**inputs, "action": config.output_features["action"]}.items()}
+    torch.manual_seed(0)
+    ACTPolicy(config).save_pretrained(folder)
+    pre, post = make_pre_post_processors(config, dataset_stats=stats)
+    pre.save_pretrained(folder)
+    post.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def act_folder(tmp_path_factory):
+    return save_act(tmp_path_factory.mktemp("act") / "pretrained_model")
+
+
+def test_the_runtime_runs_a_lerobot_policy_from_its_folder(act_folder):
+    assert is_lerobot_folder(act_folder)
+    runtime = PolicyRuntime(STATE + ENV, ACT, STATE)
+    assert runtime.load(str(act_folder)), runtime.last_error
+    status = runtime.status()
+    assert status.kind == "lerobot/act" and status.uncertainty is False
+    assert len(status.checkpoint_id) == 16
+    obs = np.linspace(-1, 1, STATE + ENV)
+    answers = [runtime.act(obs, episode=0) for _ in range(5)]
+    for action, spread, uncertainty in answers:
+        assert action.shape == (ACT,) and np.all(np.isfinite(action))
+        assert uncertainty is None and not spread.any()
+    # the action queue: one chunk of 4 actions serves 4 observations, then a new one
+    policy = runtime.policy.policy
+    assert len(policy._action_queue) == 3
+    runtime.act(obs, episode=1)  # a new episode starts with an empty queue, refilled
+    assert len(policy._action_queue) == 3
+
+
+@pytest.mark.parametrize("sizes,culprit", [
+    ((STATE + 1, ENV, ACT), "observation.state has 4 elements, the profile 5"),
+    ((STATE, 0, ACT), "it reads observation.environment_state, which the profile does not"),
+    ((STATE, ENV, ACT + 1), "its action has 2 elements, the profile 3"),
+])
+def test_a_lerobot_folder_that_does_not_fit_the_robot_is_refused(act_folder, sizes, culprit):
+    state, env, action = sizes
+    with pytest.raises(CheckpointError, match=culprit) as err:
+        LeRobotLearner(act_folder, state, env, action)
+    assert str(act_folder) in str(err.value)
+    runtime = PolicyRuntime(state + env, action, state)
+    assert not runtime.load(str(act_folder)) and culprit in runtime.last_error
+    assert runtime.policy is None  # nothing runs; a last good policy would be kept
+
+
+def test_a_gate_that_needs_uncertainty_refuses_a_policy_without_one():
+    def supervisor(gating):
+        config = from_mapping(SupervisorConfig, {"task": "drive", "gating": gating})
+        return Supervisor(config, np.full(ACT, -1.0), np.full(ACT, 1.0), "scripted/x")
+
+    status = PolicyStatus(1, "00000000000000ab", "/x", None, uncertainty=False,
+                          kind="lerobot/act")
+    gated = supervisor("uncertainty")
+    applied = gated.on_policy_status(status)
+    assert applied.round == 1 and applied.checkpoint_id is None and not gated.policy_active
+    assert "gating 'uncertainty' needs the policy's uncertainty" in gated.refused
+    assert "lerobot/act" in gated.refused and "00000000000000ab" in gated.refused
+    mixed = supervisor("beta")
+    assert mixed.on_policy_status(status).checkpoint_id == "00000000000000ab"
+    assert mixed.policy_active and mixed.refused is None
