@@ -108,8 +108,11 @@ def baseline_and_report(run_dir: Path, trainer, rows: list[dict]) -> int:
     bar.close()
     write_json(run_dir / "bc_metrics.json", bc)
     plot = run_dir / "learning_curve.png"
+    learner = (f"LeRobot {trainer.lerobot_policy} learner, BC: ensemble MLP"
+               if trainer.learner == "lerobot" else "ensemble MLP learner")
     plot_learning_curve(rows, bc, expert_rate, plot,
-                        f"{trainer.task}: success vs expert labels (eval on held-out seeds)")
+                        f"{trainer.task}: success vs expert labels ({learner}; eval on "
+                        "held-out seeds)")
     summary = summarize(rows, bc, expert_rate)
     write_json(run_dir / "summary.json", summary)
     files = {"dataset (LeRobot)": run_dir / "dataset", "checkpoints": run_dir / "checkpoints",

@@ -60,7 +60,7 @@ def plot_learning_curve(dagger: list[dict], bc: list[dict], expert_rate: float, 
     ax.set_xlabel("expert labels")
     ax.set_ylabel("evaluation success rate (%)")
     ax.set_ylim(-5, 105)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
     fig.tight_layout()
