@@ -62,6 +62,19 @@ def test_queue_labelled_later_is_merged_into_the_dataset(tmp_path):
     assert open_dataset(root, "local/t").meta.total_episodes == 4
 
 
+def test_the_late_expert_sees_state_and_environment_together(tmp_path):
+    # a profile splits the observation (robot state, then task state); the expert labels
+    # from the whole vector, as it saw it online
+    root = tmp_path / "ds"
+    writer = DatasetWriter(root, "local/t", 50, OBS, ACT, environment_names=["c"])
+    writer.write_episode(frames(0, 6, 0), end(0, 0, "success", 6), "t")
+    writer.close()
+    seen = []
+    relabel(root, "local/t", lambda o: seen.append(np.array(o)) or np.zeros(2), "late")
+    assert len(seen) == 3 and all(len(o) == 3 for o in seen)
+    assert [o[2] for o in seen] == [1.0, 3.0, 5.0]  # the environment element is there
+
+
 def test_label_cli_names_a_folder_that_is_not_a_dataset(tmp_path):
     import subprocess
 

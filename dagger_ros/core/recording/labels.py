@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from dagger_ros.core.recording import journal
-from dagger_ros.core.recording.reading import DatasetError, open_dataset
+from dagger_ros.core.recording.reading import DatasetError, learner_observation, open_dataset
 from dagger_ros.core.recording.schema import PROVENANCE_FILE
 from dagger_ros.core.records import Source
 
@@ -57,7 +57,7 @@ def relabel(root: str | Path, repo_id: str, act: Callable[[np.ndarray], np.ndarr
         todo = np.flatnonzero((labelled == 0) & (source != Source.HOLD.code))
         if not len(todo):
             continue
-        obs = np.asarray(table.column("observation.state").to_pylist(), np.float32)
+        obs = learner_observation(table)  # state and environment parts, as recorded
         action = np.asarray(table.column("action").to_pylist(), np.float32)
         for i in todo:
             action[i] = act(obs[i])

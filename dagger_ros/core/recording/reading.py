@@ -55,7 +55,7 @@ def load_training_data(root: str | Path, repo_id: str = "local/dagger_ros"):
 OBSERVATION_KEYS = ("observation.state", "observation.environment_state")
 
 
-def learner_observation(table, n: int | None = None) -> np.ndarray:
+def learner_observation(table) -> np.ndarray:
     """The learner's observation vectors (state, then environment) from a table's columns
     (a HF dataset, a pyarrow table or a dict of columns)."""
     names = table.column_names if hasattr(table, "column_names") else list(table)
