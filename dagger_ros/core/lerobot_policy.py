@@ -10,9 +10,17 @@ checkpoint (whose config.json has an ``architecture``) by that ``type``.
 The policy reads the dataset's features: ``observation.state`` (the profile's state
 fields) and ``observation.environment_state`` (its environment fields), and answers
 ``action``. Its inputs and output are checked against the profile's sizes when it loads;
-a mismatch is refused naming the folder. It gives no uncertainty (an ensemble's spread, or
-samples of a stochastic policy, are not built for it): ``uncertainty`` is None, and a gate
-that needs one refuses it (see Supervisor).
+a mismatch is refused naming the folder.
+
+Uncertainty: with ``samples`` > 1 the policy answers each observation ``samples`` times at
+once (one batch, so one forward pass; with an action queue, ``samples`` whole chunks). A
+stochastic policy (Diffusion, flow-matching policies) draws a different action sequence per
+row; the first row is executed (a real sample, never an average of modes), and the spread
+of the rows is the uncertainty: the standard deviation over samples of each action element
+in the policy's own normalized units (LeRobot's normalizer: dataset std or half-range),
+averaged over elements. Whether the policy is stochastic is measured when it loads (two
+samples of one observation differ or not); a deterministic one (ACT at inference) gives
+none, and a gate that needs one refuses it (see Supervisor), naming both.
 """
 
 from __future__ import annotations
@@ -49,11 +57,11 @@ class LeRobotLearner:
     """Answers observations like EnsemblePolicy (``predict`` -> action, spread), with a
     LeRobot policy; ``reset`` starts a new episode (empties the action queue)."""
 
-    gives_uncertainty = False
-
     def __init__(self, path: str | Path, state_size: int, environment_size: int,
-                 action_size: int, device: str = "cpu"):
+                 action_size: int, device: str = "cpu", samples: int = 1):
         path = Path(path)
+        if samples < 1:
+            raise CheckpointError(f"{path}: samples must be >= 1, got {samples}")
         for name in ("config.json", "model.safetensors"):
             if not (path / name).is_file():
                 raise CheckpointError(f"{path}: not a LeRobot pretrained folder (no {name})")
@@ -92,21 +100,44 @@ class LeRobotLearner:
         self.torch, self.device = torch, device
         self.inputs = [k for k in (STATE, ENVIRONMENT) if k in inputs]
         self.state_size, self.action_size = state_size, action_size
+        self.observation_size = state_size + environment_size
         self.content_id = folder_id(path)
+        self.samples = samples
+        self.last_uncertainty: float | None = None
+        #: samples > 1 of a policy whose samples differ: the spread is its uncertainty
+        self.gives_uncertainty = samples > 1 and self.stochastic()
         self.reset()
 
     def reset(self) -> None:
         self.policy.reset()
 
-    def predict(self, observation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def stochastic(self) -> bool:
+        """Whether two samples of one observation differ (Diffusion: yes; ACT: no)."""
+        self.reset()
+        normalized, _ = self._sample(np.zeros(self.observation_size, np.float32), rows=2)
+        self.reset()
+        return bool(np.any(np.abs(normalized[0] - normalized[1]) > 1e-6))
+
+    def _sample(self, observation: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """(normalized actions, actions), one row per sample."""
         torch = self.torch
         obs = np.asarray(observation, np.float32)
         parts = {STATE: obs[:self.state_size], ENVIRONMENT: obs[self.state_size:]}
-        batch = {k: torch.from_numpy(parts[k].copy())[None] for k in self.inputs}
+        batch = {k: torch.from_numpy(parts[k].copy())[None].repeat(rows, 1)
+                 for k in self.inputs}
         with torch.inference_mode():
-            action = self.postprocess(self.policy.select_action(self.preprocess(batch)))
-        action = np.asarray(action.detach().cpu().numpy(), float).reshape(-1)
-        return action, np.zeros(self.action_size)
+            normalized = self.policy.select_action(self.preprocess(batch))
+            action = self.postprocess(normalized)
+        as_array = lambda t: np.asarray(t.detach().cpu().numpy(), float).reshape(rows, -1)  # noqa: E731
+        return as_array(normalized), as_array(action)
 
-    def uncertainty(self, spread) -> None:
-        return None
+    def predict(self, observation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The first sample's action and the samples' standard deviation per element."""
+        normalized, action = self._sample(observation, self.samples)
+        self.last_uncertainty = (float(np.mean(normalized.std(axis=0)))
+                                 if self.gives_uncertainty else None)
+        return action[0], action.std(axis=0)
+
+    def uncertainty(self, spread) -> float | None:
+        """The spread of the last answer's samples in normalized units, or None."""
+        return self.last_uncertainty

@@ -7,10 +7,12 @@ CPU. The result, LeRobot's ``pretrained_model`` folder, is copied atomically to
 ``<run_dir>/checkpoints/round_<rrr>-<content id>/``, which the policy node loads
 (lerobot_policy.LeRobotLearner) like any checkpoint.
 
-LeRobot trains on every frame; frames without a label (``labelled`` 0, held ones) carry
-zeros in ``action``. Beta, safe and noise gating label every frame but the holds; gates
-that leave many frames unlabelled (budget, async, human_gated) would teach zeros there, so
-use the former with this learner.
+LeRobot trains on every frame it is given, and a frame without an expert label
+(``labelled`` 0: unqueried under uncertainty, budget, human_gated or async gating, or held)
+stores zeros in ``action``. So when any frame is unlabelled, lerobot-train gets the
+labelled frames only, as a dataset of their own (recording.subset: runs of consecutive
+labelled frames as episodes, rebuilt each round under ``<run_dir>/lerobot_train/labelled``);
+when every frame is labelled (beta, safe, noise gating), it trains on the dataset itself.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 from dagger_ros.core.lerobot_policy import folder_id
+from dagger_ros.core.recording.subset import write_labelled_subset
 
 
 class LeRobotTrainingError(RuntimeError):
@@ -46,10 +49,13 @@ def train_round(config, round_index: int, previous: str | None) -> tuple[Path, d
     shutil.rmtree(out, ignore_errors=True)  # lerobot-train refuses an existing output_dir
     out.parent.mkdir(parents=True, exist_ok=True)
     where = device()
+    subset_root = out.parent / "labelled"
+    subset = write_labelled_subset(config.dataset_root, config.repo_id, subset_root)
+    dataset_root = subset_root if subset else Path(config.dataset_root)
     policy = ([f"--policy.path={previous}"] if previous else
               [f"--policy.type={config.lerobot_policy}", *config.lerobot_args])
     cmd = [sys.executable, "-m", "lerobot.scripts.lerobot_train",
-           f"--dataset.repo_id={config.repo_id}", f"--dataset.root={config.dataset_root}",
+           f"--dataset.repo_id={config.repo_id}", f"--dataset.root={dataset_root}",
            *policy, f"--policy.device={where}", "--policy.push_to_hub=false",
            "--wandb.enable=false", f"--steps={config.lerobot_steps}",
            f"--batch_size={config.lerobot_batch_size}", f"--seed={config.seed + round_index}",
@@ -77,6 +83,7 @@ def train_round(config, round_index: int, previous: str | None) -> tuple[Path, d
     os.replace(staging, final)
     report = {"learner": f"lerobot/{config.lerobot_policy}", "steps": config.lerobot_steps,
               "batch_size": config.lerobot_batch_size, "device": where,
+              "dataset": str(dataset_root), "labelled_subset": subset,
               "seconds": round(seconds, 1), "fine_tuned_from": previous,
               "first_loss": losses[0] if losses else None,
               "final_loss": losses[-1] if losses else None, "losses": losses}

@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from dagger_ros.core.config import param
+from dagger_ros.core.config import ConfigError, param
 from dagger_ros.core.lerobot_policy import LeRobotLearner, is_lerobot_folder
 from dagger_ros.core.policy_model import CheckpointError, EnsemblePolicy, load_checkpoint
 from dagger_ros.core.records import PolicyStatus, RoundAnnouncement
@@ -27,16 +27,25 @@ class PolicyConfig:
                          "match.")
     checkpoint: str = param("", "Checkpoint folder to start with (empty: none until the "
                             "trainer announces one on /dagger/round).")
+    lerobot_samples: int = param(1, "LeRobot policies: actions drawn per observation, in one "
+                                 "batch. Above 1, a stochastic policy (Diffusion) executes "
+                                 "the first and reports the samples' spread as its "
+                                 "uncertainty (for gating 'uncertainty' and 'budget'); a "
+                                 "deterministic one (ACT) has none either way.")
 
     def validate(self) -> None:
         task_class(self.task)
+        if self.lerobot_samples < 1:
+            raise ConfigError(f"'lerobot_samples' must be >= 1, got {self.lerobot_samples}")
 
 
 class PolicyRuntime:
     """Holds the running policy; a bad checkpoint is refused and the last good one kept."""
 
-    def __init__(self, observation_size: int, action_size: int, state_size: int | None = None):
+    def __init__(self, observation_size: int, action_size: int, state_size: int | None = None,
+                 lerobot_samples: int = 1):
         self.observation_size = observation_size
+        self.lerobot_samples = lerobot_samples
         self.action_size = action_size
         #: the observation's first elements that are the robot's state (a LeRobot policy
         #: reads them as observation.state, the rest as observation.environment_state)
@@ -61,7 +70,8 @@ class PolicyRuntime:
     def status(self) -> PolicyStatus:
         lerobot = isinstance(self.policy, LeRobotLearner)
         return PolicyStatus(self.round, self.checkpoint_id, self.checkpoint_path,
-                            self.last_error, uncertainty=not lerobot,
+                            self.last_error,
+                            uncertainty=self.policy.gives_uncertainty if lerobot else True,
                             kind=f"lerobot/{self.policy.kind}" if lerobot else "ensemble")
 
     def load(self, path: str) -> bool:
@@ -70,7 +80,7 @@ class PolicyRuntime:
             if is_lerobot_folder(path):
                 policy = LeRobotLearner(path, self.state_size,
                                         self.observation_size - self.state_size,
-                                        self.action_size)
+                                        self.action_size, samples=self.lerobot_samples)
                 content_id = policy.content_id
             else:
                 policy, config = load_checkpoint(path, self.observation_size,

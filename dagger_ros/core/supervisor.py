@@ -233,7 +233,9 @@ class Supervisor:
             self.refused = (f"gating '{self.config.gating}' needs the policy's uncertainty, "
                             f"and the running policy ({status.kind}, checkpoint "
                             f"{status.checkpoint_id}) gives none: it does not drive; choose "
-                            "another gating (beta, safe, human_gated, noise) or an ensemble")
+                            "another gating (beta, safe, human_gated, noise), an ensemble, or a "
+                            "stochastic LeRobot policy (Diffusion) with the policy's "
+                            "lerobot_samples > 1")
             return self._apply(status.round, None)
         return self._apply(status.round, status.checkpoint_id)
 

@@ -158,3 +158,35 @@ def test_the_trainer_trains_then_fine_tunes_a_lerobot_policy(home, tmp_path):
     assert action.shape == (2,) and uncertainty is None
     evaluation = evaluate_policy(config, tuned["policy"])
     assert 0.0 <= evaluation["success_rate"] <= 1.0
+
+
+def test_lerobot_train_is_given_only_the_labelled_frames(home, tmp_path):
+    """Unqueried frames (uncertainty, budget, human or async gating) store zeros as their
+    action; the trainer hands lerobot-train the labelled frames alone."""
+    import shutil
+
+    from dagger_ros.core.config import from_mapping
+    from dagger_ros.core.recording import open_dataset
+    from dagger_ros.core.rounds import TrainerConfig, retrain
+
+    root = tmp_path / "dataset"
+    shutil.copytree(home / "local/dagger", root)
+    episode = InProcessGraph.for_task("drive").collect_episode(9)
+    unqueried = [dataclasses.replace(f, decision=dataclasses.replace(
+        f.decision, expert_action=None)) if (f.step // 40) % 2 else f for f in episode.frames]
+    write(root, [dataclasses.replace(episode, frames=unqueried)],
+          task_text_for("drive", "uncertainty", "scripted/drive_stanley"), False)
+    config = from_mapping(TrainerConfig, {
+        "task": "drive", "dataset_root": str(root), "repo_id": "local/x",
+        "run_dir": str(tmp_path / "run"), "learner": "lerobot", "lerobot_steps": 10,
+        "lerobot_batch_size": 8, "lerobot_args": SMALL_ACT[1:], "eval_episodes": 1})
+    _, trained = retrain(config, 0)
+    dropped = sum(1 for f in unqueried if f.decision.expert_action is None)
+    made = trained["report"]["labelled_subset"]
+    assert made["seconds"] >= 0
+    runs = len(range(0, len(unqueried), 80))  # labelled for 40 steps, then not for 40
+    assert made["dropped"] == dropped and made["episodes"] == 3 + runs
+    given = open_dataset(trained["report"]["dataset"], "local/x")
+    table = given.hf_dataset.with_format("numpy")
+    assert (np.asarray(table["labelled"]) == 1).all()
+    assert len(table) == open_dataset(root, "local/x").meta.total_frames - dropped

@@ -15,36 +15,61 @@ from dagger_ros.core.supervisor import Supervisor, SupervisorConfig
 STATE, ENV, ACT = 4, 5, 2  # the drive task's split
 
 
-def save_act(folder, state=STATE, env=ENV, action=ACT, chunk=4):
-    """An (untrained) ACT policy saved as LeRobot saves one, with its processors."""
-    import torch
+def features(state, env, action):
     from lerobot.configs.types import FeatureType, PolicyFeature
-    from lerobot.policies.act.configuration_act import ACTConfig
-    from lerobot.policies.act.modeling_act import ACTPolicy
-    from lerobot.policies.factory import make_pre_post_processors
 
     inputs = {"observation.state": PolicyFeature(FeatureType.STATE, (state,))}
     if env:
         inputs["observation.environment_state"] = PolicyFeature(FeatureType.ENV, (env,))
-    config = ACTConfig(input_features=inputs,
-                       output_features={"action": PolicyFeature(FeatureType.ACTION, (action,))},
-                       dim_model=32, n_heads=2, dim_feedforward=64, n_encoder_layers=1,
-                       chunk_size=chunk, n_action_steps=chunk, device="cpu",
-                       push_to_hub=False)
+    return {"input_features": inputs,
+            "output_features": {"action": PolicyFeature(FeatureType.ACTION, (action,))}}
+
+
+def save_policy(folder, policy_class, config):
+    """An (untrained) LeRobot policy saved as LeRobot saves one, with its processors."""
+    import torch
+    from lerobot.policies.factory import make_pre_post_processors
+
     stats = {k: {"mean": torch.zeros(f.shape), "std": torch.ones(f.shape),
                  "min": -torch.ones(f.shape), "max": torch.ones(f.shape)}
-             for k, f in {**inputs, "action": config.output_features["action"]}.items()}
+             for k, f in {**config.input_features, **config.output_features}.items()}
     torch.manual_seed(0)
-    ACTPolicy(config).save_pretrained(folder)
+    policy_class(config).save_pretrained(folder)
     pre, post = make_pre_post_processors(config, dataset_stats=stats)
     pre.save_pretrained(folder)
     post.save_pretrained(folder)
     return folder
 
 
+def save_act(folder, state=STATE, env=ENV, action=ACT, chunk=4):
+    from lerobot.policies.act.configuration_act import ACTConfig
+    from lerobot.policies.act.modeling_act import ACTPolicy
+
+    return save_policy(folder, ACTPolicy, ACTConfig(
+        **features(state, env, action), dim_model=32, n_heads=2, dim_feedforward=64,
+        n_encoder_layers=1, chunk_size=chunk, n_action_steps=chunk, device="cpu",
+        push_to_hub=False))
+
+
+def save_diffusion(folder, state=STATE, env=ENV, action=ACT):
+    from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig
+    from lerobot.policies.diffusion.modeling_diffusion import DiffusionPolicy
+
+    return save_policy(folder, DiffusionPolicy, DiffusionConfig(
+        **features(state, env, action), n_obs_steps=2, horizon=8, n_action_steps=4,
+        down_dims=(16, 32), diffusion_step_embed_dim=16, n_groups=4,
+        noise_scheduler_type="DDIM", num_inference_steps=4, device="cpu",
+        push_to_hub=False))
+
+
 @pytest.fixture(scope="module")
 def act_folder(tmp_path_factory):
     return save_act(tmp_path_factory.mktemp("act") / "pretrained_model")
+
+
+@pytest.fixture(scope="module")
+def diffusion_folder(tmp_path_factory):
+    return save_diffusion(tmp_path_factory.mktemp("diffusion") / "pretrained_model")
 
 
 def test_the_runtime_runs_a_lerobot_policy_from_its_folder(act_folder):
@@ -64,6 +89,35 @@ def test_the_runtime_runs_a_lerobot_policy_from_its_folder(act_folder):
     assert len(policy._action_queue) == 3
     runtime.act(obs, episode=1)  # a new episode starts with an empty queue, refilled
     assert len(policy._action_queue) == 3
+
+
+def test_a_stochastic_policy_sampled_several_times_gives_its_spread(diffusion_folder):
+    runtime = PolicyRuntime(STATE + ENV, ACT, STATE, lerobot_samples=6)
+    assert runtime.load(str(diffusion_folder)), runtime.last_error
+    status = runtime.status()
+    assert status.kind == "lerobot/diffusion" and status.uncertainty is True
+    obs = np.linspace(-1, 1, STATE + ENV)
+    action, spread, uncertainty = runtime.act(obs, episode=0)
+    assert action.shape == spread.shape == (ACT,) and spread.all()
+    assert uncertainty is not None and uncertainty > 0
+    # the executed action is one sample, continued through its chunk (queue of 4 steps)
+    policy = runtime.policy.policy
+    assert len(policy._queues["action"]) == 3
+    assert policy._queues["action"][0].shape == (6, ACT)  # every sample's chunk goes on
+    runtime.act(obs, episode=0)
+    assert len(policy._queues["action"]) == 2
+    # sampled once, the same policy gives none
+    once = PolicyRuntime(STATE + ENV, ACT, STATE, lerobot_samples=1)
+    assert once.load(str(diffusion_folder)) and once.status().uncertainty is False
+    assert once.act(obs, episode=0)[2] is None
+
+
+def test_a_deterministic_policy_gives_no_uncertainty_however_often_sampled(act_folder):
+    runtime = PolicyRuntime(STATE + ENV, ACT, STATE, lerobot_samples=4)
+    assert runtime.load(str(act_folder)), runtime.last_error
+    assert runtime.status().uncertainty is False  # ACT's samples are all alike
+    action, spread, uncertainty = runtime.act(np.zeros(STATE + ENV), episode=0)
+    assert uncertainty is None and not spread.any()
 
 
 @pytest.mark.parametrize("sizes,culprit", [
@@ -93,6 +147,12 @@ def test_a_gate_that_needs_uncertainty_refuses_a_policy_without_one():
     assert applied.round == 1 and applied.checkpoint_id is None and not gated.policy_active
     assert "gating 'uncertainty' needs the policy's uncertainty" in gated.refused
     assert "lerobot/act" in gated.refused and "00000000000000ab" in gated.refused
+    assert "lerobot_samples > 1" in gated.refused  # and says how to get one
     mixed = supervisor("beta")
     assert mixed.on_policy_status(status).checkpoint_id == "00000000000000ab"
     assert mixed.policy_active and mixed.refused is None
+    sampled = supervisor("uncertainty")  # a Diffusion policy sampled several times
+    status = PolicyStatus(1, "00000000000000cd", "/y", None, uncertainty=True,
+                          kind="lerobot/diffusion")
+    assert sampled.on_policy_status(status).checkpoint_id == "00000000000000cd"
+    assert sampled.policy_active and sampled.refused is None

@@ -61,3 +61,35 @@ def test_closing_after_each_episode_leaves_complete_files_lerobot_reopens(tmp_pa
         assert reader.num_episodes == episode + 1
     assert reader.num_frames == 7
     assert len(list((root / "data").rglob("*.parquet"))) == 2  # one file per episode
+
+
+def test_a_one_frame_episode_among_others_leaves_the_dataset_readable(tmp_path):
+    """LeRobot gives a 1-frame episode int64 stats and longer ones float64; with a 64-bit id
+    column (a checkpoint, a robot's ns stamp) its loader then cannot open the dataset. The
+    shim's float stats keep it readable; without the shim this test fails (checked)."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    from dagger_ros.core.recording.lerobot_shim import (
+        close_episode_files,
+        float_stats_for_single_frames,
+        one_episode_per_file,
+    )
+
+    float_stats_for_single_frames()
+    features = {"action": {"dtype": "float32", "shape": (1,), "names": ["u"]},
+                "stamp_ns": {"dtype": "int64", "shape": (1,), "names": None}}
+    root = tmp_path / "ds"
+    writer = LeRobotDataset.create("local/one", fps=10, features=features, root=root,
+                                   use_videos=False)
+    one_episode_per_file(writer)
+    stamp = 1_796_417_162_400_867_633  # a robot's wall clock in ns: no exact double
+    for n in (3, 1, 2):
+        for i in range(n):
+            writer.add_frame({"action": np.zeros(1, np.float32),
+                              "stamp_ns": np.array([stamp + i], np.int64), "task": "t"})
+        writer.save_episode()
+        close_episode_files(writer)
+    writer.finalize()
+    reader = LeRobotDataset("local/one", root=root)
+    assert reader.num_episodes == 3 and reader.num_frames == 6
+    assert int(reader[3]["stamp_ns"]) == stamp

@@ -126,3 +126,16 @@ def test_an_episode_joined_mid_way_is_discarded_once_a_later_one_runs():
     assert asm.ready() == [] and asm.discarded == []  # late frames may still come
     asm.add_frame(episode_frames(4, 1, 400)[0])
     assert asm.ready() == [] and asm.discarded == [(3, 3, 5)]
+
+
+def test_a_one_frame_episode_leaves_the_dataset_readable(tmp_path):
+    # an operator who presses start and end within one tick, on a robot whose stamps are
+    # wall-clock ns: LeRobot alone would make the whole dataset unreadable (lerobot_shim)
+    writer = DatasetWriter(tmp_path / "ds", "local/t", 50, OBS, ACT)
+    robot_ns = 1_796_417_162_400_867_633
+    for e, steps in enumerate((4, 1, 3)):
+        frames = episode_frames(e, steps, robot_ns + 100 * e, round_index=1)
+        writer.write_episode(frames, end(e, e, "success", steps), "t")
+    writer.close()
+    assert [p.frames for p in read_provenance(tmp_path / "ds", "local/t")] == [4, 1, 3]
+    assert len(load_training_data(tmp_path / "ds", "local/t")[0]) == 8

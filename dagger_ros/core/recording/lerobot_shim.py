@@ -5,9 +5,22 @@ LeRobot 0.6's writer keeps the current data and episode-metadata parquet files o
 episodes and closes them once, in ``finalize()`` (which then refuses to run again). The
 recorder must instead close both after every episode, so that every saved episode is a
 complete, readable file that the commit journal can list: :func:`close_episode_files`.
+
+LeRobot 0.6 gives a 1-frame episode integer statistics for an integer column and a longer
+one float statistics; its loader casts every file's statistics to one type, and a 64-bit
+id (a checkpoint, a robot's stamp in ns) has no exact double, so one 1-frame episode among
+others made the whole dataset unreadable: :func:`float_stats_for_single_frames`.
 """
 
 from __future__ import annotations
+
+import numpy as np
+
+
+def patch_lerobot() -> None:
+    """Both changes to LeRobot's save (each applied once per process)."""
+    skip_embedding_without_media()
+    float_stats_for_single_frames()
 
 
 def skip_embedding_without_media() -> None:
@@ -32,6 +45,29 @@ def skip_embedding_without_media() -> None:
 
     embed_images.skips_without_media = True
     dataset_writer.embed_images = embed_images
+
+
+def float_stats_for_single_frames() -> None:
+    """Make LeRobot's save give a 1-frame episode float64 statistics, as it gives every
+    longer episode (its running statistics are float64; for fewer than 2 frames it takes
+    numpy's min and max, which keep int64). ``count`` stays an integer, as LeRobot writes
+    it for every episode."""
+    import lerobot.datasets.dataset_writer as dataset_writer
+
+    original = dataset_writer.compute_episode_stats
+    if getattr(original, "floats_single_frames", False):
+        return
+
+    def compute_episode_stats(episode_data, features, *args, **kwargs):
+        stats = original(episode_data, features, *args, **kwargs)
+        for per_stat in stats.values():
+            for name, value in per_stat.items():
+                if name != "count" and np.issubdtype(np.asarray(value).dtype, np.integer):
+                    per_stat[name] = np.asarray(value, np.float64)
+        return stats
+
+    compute_episode_stats.floats_single_frames = True
+    dataset_writer.compute_episode_stats = compute_episode_stats
 
 
 def close_episode_files(dataset) -> None:

@@ -16,7 +16,7 @@ from dagger_ros.core.recording.join import Frame
 from dagger_ros.core.recording.lerobot_shim import (
     close_episode_files,
     one_episode_per_file,
-    skip_embedding_without_media,
+    patch_lerobot,
 )
 from dagger_ros.core.recording.reading import (
     VIDEO_BACKEND,
@@ -50,7 +50,7 @@ class DatasetWriter:
         from datasets.utils.logging import disable_progress_bar
 
         disable_progress_bar()
-        skip_embedding_without_media()
+        patch_lerobot()
         self.root = Path(root)
         self.repo_id, self.fps, self.robot_type, self.log = repo_id, fps, robot_type, log
         try:
