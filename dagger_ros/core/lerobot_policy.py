@@ -58,7 +58,8 @@ class LeRobotLearner:
     LeRobot policy; ``reset`` starts a new episode (empties the action queue)."""
 
     def __init__(self, path: str | Path, state_size: int, environment_size: int,
-                 action_size: int, device: str = "cpu", samples: int = 1):
+                 action_size: int, device: str = "cpu", samples: int = 1,
+                 threads: int | None = None):
         path = Path(path)
         if samples < 1:
             raise CheckpointError(f"{path}: samples must be >= 1, got {samples}")
@@ -68,6 +69,9 @@ class LeRobotLearner:
         try:
             import torch
             from lerobot.configs.policies import PreTrainedConfig
+
+            if threads is not None:  # (process-wide: this process runs one policy)
+                torch.set_num_threads(threads)
             from lerobot.policies.factory import get_policy_class, make_pre_post_processors
 
             config = PreTrainedConfig.from_pretrained(path)

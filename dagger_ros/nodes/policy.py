@@ -33,7 +33,7 @@ class PolicyNode(Node):
         self.action_names = profile.action_names
         self.runtime = PolicyRuntime(profile.observation_size, profile.action_size,
                                      len(profile.state_names),
-                                     self.config.lerobot_samples)
+                                     self.config.lerobot_samples, self.config.torch_threads)
         self.pub_action = topics.publisher(self, topics.POLICY_ACTION)
         self.pub_status = topics.publisher(self, topics.POLICY_STATUS)
         topics.subscribe(self, topics.OBSERVATION, self.on_observation)
