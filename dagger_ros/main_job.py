@@ -16,23 +16,13 @@ from pathlib import Path
 from dagger_ros import experiment
 
 
-def _table_row(row: dict) -> str:
-    rate = row.get("intervention_rate")
-    return (f"{row['round']:>5} {row['beta']:>6.3f} {row['episodes']:>8} {row['labels']:>7} "
-            f"{100 * row['success_rate']:>11.0f}% {row['mean_return']:>8.3f} "
-            f"{'-' if rate is None else f'{100 * rate:.0f}%':>7} {row.get('handoffs', 0):>8} "
-            f"{row['train']['seconds']:>7.1f}s")
-
-
-TABLE_HEAD = ("round   beta episodes  labels eval success   return  interv handoffs   train")
-
-
 def run(args) -> int:
     from sensor_msgs.msg import JointState  # noqa: F401  (rclpy import before the watcher)
     from std_msgs.msg import String
     from tqdm import tqdm
 
     from dagger_ros.core.records import RoundMetrics
+    from dagger_ros.core.report import describe_method, round_table
     from dagger_ros.ros import topics
     from dagger_ros.ros.watch import Listener
 
@@ -43,22 +33,24 @@ def run(args) -> int:
         trainer={"rounds": args.rounds, "episodes_per_round": args.episodes_per_round,
                  "eval_episodes": args.eval_episodes, "max_steps": args.train_steps})
     run_dir, trainer = run.dir, run.trainer
+    method = describe_method(run.graph["supervisor"], trainer)
+    head, table_row = round_table(method)
     total = trainer.total_episodes()
     first = (f" ({trainer.first_round_episodes} in round 0)"
              if trainer.first_round_episodes else "")
-    print(f"dagger-ros sim: task '{trainer.task}', {trainer.rounds} rounds x "
+    print(f"dagger-ros sim: {method.title}; task '{trainer.task}', {trainer.rounds} rounds x "
           f"{trainer.episodes_per_round} episodes{first}, evaluation on {trainer.eval_episodes} "
           f"held-out seeds; output in {run_dir}/ (node logs: {run_dir}/logs/graph.log)")
     metrics, saved_topic = topics.METRICS.name, topics.RECORDER_SAVED.name
     watch = Listener({metrics: String, saved_topic: String})
     rows: list[dict] = []
-    bar = tqdm(total=total, desc="DAgger episodes", unit="ep", file=sys.stdout,
+    bar = tqdm(total=total, desc=f"{method.name} episodes", unit="ep", file=sys.stdout,
                dynamic_ncols=True)
     stop = threading.Event()
 
     def follow():
         seen_rows = seen_saved = 0
-        tqdm.write(TABLE_HEAD)
+        tqdm.write(head)
         while not stop.is_set():
             watch.wait_until(
                 lambda r=seen_rows, s=seen_saved: len(watch.messages[metrics]) > r
@@ -72,7 +64,7 @@ def run(args) -> int:
                 seen_rows += 1
                 if isinstance(row, RoundMetrics):
                     rows.append(row.as_dict())
-                    tqdm.write(_table_row(rows[-1]))
+                    tqdm.write(table_row(rows[-1]))
                     bar.set_postfix(round=row.round, success=f"{row.success_rate:.0%}")
 
     follower = threading.Thread(target=follow, daemon=True)
@@ -93,10 +85,10 @@ def run(args) -> int:
         print(f"dagger-ros sim: stopped before round 0 was trained; nothing to report (the "
               f"dataset so far is in {run_dir}/dataset)", file=sys.stderr)
         return 1
-    return baseline_and_report(run_dir, trainer, rows)
+    return baseline_and_report(run_dir, trainer, rows, method)
 
 
-def baseline_and_report(run_dir: Path, trainer, rows: list[dict]) -> int:
+def baseline_and_report(run_dir: Path, trainer, rows: list[dict], method) -> int:
     from tqdm import tqdm
 
     from dagger_ros.core.report import plot_learning_curve, summarize, write_json, write_report
@@ -108,26 +100,27 @@ def baseline_and_report(run_dir: Path, trainer, rows: list[dict]) -> int:
     bar.close()
     write_json(run_dir / "bc_metrics.json", bc)
     plot = run_dir / "learning_curve.png"
-    learner = (f"LeRobot {trainer.lerobot_policy} learner, BC: ensemble MLP"
-               if trainer.learner == "lerobot" else "ensemble MLP learner")
+    bc_learner = "; BC: ensemble MLP" if trainer.learner == "lerobot" else ""
     plot_learning_curve(rows, bc, expert_rate, plot,
-                        f"{trainer.task}: success vs expert labels ({learner}; eval on "
-                        "held-out seeds)")
+                        f"{trainer.task}: success vs expert labels, {method.title}"
+                        f"{bc_learner}; eval on held-out seeds", method.name)
     summary = summarize(rows, bc, expert_rate)
     write_json(run_dir / "summary.json", summary)
     files = {"dataset (LeRobot)": run_dir / "dataset", "checkpoints": run_dir / "checkpoints",
              "metrics": run_dir / "metrics.jsonl", "BC metrics": run_dir / "bc_metrics.json",
              "learning curve": plot, "node logs": run_dir / "logs" / "graph.log"}
-    write_report(run_dir / "report.md", trainer.task, rows, bc, summary, files)
+    write_report(run_dir / "report.md", trainer.task, rows, bc, summary, files, method)
+    name = method.name
     print()
-    print(f"{'round':>5} {'labels':>7} {'DAgger':>7} {'BC':>5}")
+    print(f"{'round':>5} {'labels':>7} {name:>{max(7, len(name))}} {'BC':>5}")
     for d, b in zip(rows, bc, strict=True):
-        print(f"{d['round']:>5} {d['labels']:>7} {100 * d['success_rate']:>6.0f}% "
+        print(f"{d['round']:>5} {d['labels']:>7} "
+              f"{100 * d['success_rate']:>{max(7, len(name)) - 1}.0f}% "
               f"{100 * b['success_rate']:>4.0f}%")
     reached = summary["round_reaching_95pct_of_expert"]
-    print(f"\nexpert success {expert_rate:.0%}; DAgger reached 95% of it "
+    print(f"\nexpert success {expert_rate:.0%}; {name} reached 95% of it "
           + (f"in round {reached}" if reached is not None else "in no round")
-          + f"; final DAgger {summary['dagger_final_success']:.0%} vs BC "
+          + f"; final {name} {summary['dagger_final_success']:.0%} vs BC "
           f"{summary['bc_final_success']:.0%} at {summary['final_labels']} labels")
     print(f"report: {run_dir / 'report.md'}\nplot:   {plot}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,6 +12,60 @@ from dagger_ros.core.dagger_loop import EVAL_SEED_BASE, evaluate, expert_rollout
 from dagger_ros.core.recording import DatasetWriter, bc_task_text, load_training_data
 from dagger_ros.core.tasks import Task
 from dagger_ros.core.training import TrainConfig, train_ensemble
+
+#: gating -> (the method's name, what its intervention figure is: None if it has none)
+METHOD_NAMES = {
+    "beta": ("DAgger", "expert"),  # the share of beta draws the expert won
+    "safe": ("SafeDAgger", "interv"),
+    "uncertainty": ("uncertainty-gated DAgger", "interv"),
+    "human_gated": ("HG-DAgger", "operator"),
+    "noise": ("DART", None),  # the expert always drives
+    "budget": ("budget-gated DAgger", "queried"),
+    "async": ("DAgger, labels later", None),  # the policy always drives
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """What ran, for tables, plots and reports: the method named after its gate, with only
+    the parameters that apply to it."""
+
+    name: str  # "HG-DAgger", "DAgger", ...
+    parameters: str  # the gate's own parameters, in a few words
+    learner: str  # "ensemble MLP", "LeRobot act"
+    shows_beta: bool  # beta means something only for beta mixing
+    intervention: str | None  # the column of its intervention figure, or None
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ({self.parameters}; {self.learner} learner)"
+
+
+def describe_method(gating, trainer) -> Method:
+    """The method a graph runs, from its supervisor's gating config and its trainer's."""
+    name, intervention = METHOD_NAMES[gating.gating]
+    learner = (f"LeRobot {trainer.lerobot_policy}" if trainer.learner == "lerobot"
+               else "ensemble MLP")
+    return Method(name, gating.describe_gating(), learner, gating.gating == "beta",
+                  intervention)
+
+
+def round_table(method: Method):
+    """(header, row formatter) of the live round table, with the method's columns only."""
+    head = "round " + ("  beta " if method.shows_beta else "") + "episodes  labels " \
+        "eval success   return " + (f"{method.intervention:>8} " if method.intervention
+                                     else "") + "handoffs    train"
+
+    def row(r: dict) -> str:
+        rate = r.get("intervention_rate")
+        rate = "-" if rate is None else f"{100 * rate:.0f}%"
+        return (f"{r['round']:>5} " + (f"{r['beta']:>6.3f} " if method.shows_beta else "")
+                + f"{r['episodes']:>8} {r['labels']:>7} {100 * r['success_rate']:>11.0f}% "
+                f"{r['mean_return']:>8.3f} "
+                + (f"{rate:>8} " if method.intervention else "")
+                + f"{r.get('handoffs', 0):>8} {r['train']['seconds']:>7.1f}s")
+
+    return head, row
 
 
 def bc_baseline(task: Task, train: TrainConfig, label_counts: list[int], eval_episodes: int,
@@ -41,7 +96,7 @@ def bc_baseline(task: Task, train: TrainConfig, label_counts: list[int], eval_ep
 
 
 def plot_learning_curve(dagger: list[dict], bc: list[dict], expert_rate: float, path: Path,
-                        title: str) -> None:
+                        title: str, method_name: str = "DAgger") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -49,7 +104,7 @@ def plot_learning_curve(dagger: list[dict], bc: list[dict], expert_rate: float, 
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     ax.plot([r["labels"] for r in dagger], [100 * r["success_rate"] for r in dagger], "o-",
-            color="tab:blue", label="DAgger (beta mixing)")
+            color="tab:blue", label=method_name)
     ax.plot([r["labels"] for r in bc], [100 * r["success_rate"] for r in bc], "s--",
             color="tab:orange", label="BC (expert-only rollouts)")
     ax.axhline(100 * expert_rate, color="gray", ls=":", label=f"expert ({expert_rate:.0%})")
@@ -114,27 +169,31 @@ def summarize(dagger: list[dict], bc: list[dict], expert_rate: float) -> dict:
 
 
 def write_report(path: Path, task: str, dagger: list[dict], bc: list[dict], summary: dict,
-                 files: dict) -> None:
-    lines = [f"# DAgger run: task '{task}'", "",
-             "Closed-loop evaluation of the policy alone (beta = 0) on held-out seeds after "
-             "each round; BC trained on the same number of expert labels taken from "
-             "expert-only rollouts.", "",
-             "| round | beta | episodes | expert labels | DAgger success | DAgger return | "
-             "BC success |", "|---|---|---|---|---|---|---|"]
+                 files: dict, method: Method | None = None) -> None:
+    method = method or Method("DAgger", "", "ensemble MLP", True, "expert")
+    name = method.name
+    beta = ("beta | ", "|---") if method.shows_beta else ("", "")
+    lines = [f"# {name} run: task '{task}'", "", f"Method: {method.title}.", "",
+             "Closed-loop evaluation of the policy alone on held-out seeds after each round; "
+             "BC trained on the same number of expert labels taken from expert-only "
+             "rollouts.", "",
+             f"| round | {beta[0]}episodes | expert labels | {name} success | {name} return | "
+             f"BC success |", f"|---{beta[1]}|---|---|---|---|---|"]
     for d, b in zip(dagger, bc, strict=True):
-        lines.append(f"| {d['round']} | {d['beta']:.3f} | {d['episodes']} | {d['labels']} | "
+        shown = f"{d['beta']:.3f} | " if method.shows_beta else ""
+        lines.append(f"| {d['round']} | {shown}{d['episodes']} | {d['labels']} | "
                      f"{d['success_rate']:.0%} | {d['mean_return']:.3f} | "
                      f"{b['success_rate']:.0%} |")
     reached = summary["round_reaching_95pct_of_expert"]
     lines += ["", f"- Expert success on the evaluation seeds: {summary['expert_success']:.0%}."]
     if reached is None:
-        lines.append("- DAgger did **not** reach 95% of the expert's success rate.")
+        lines.append(f"- {name} did **not** reach 95% of the expert's success rate.")
     else:
         gap = 100 * summary["min_gap_after_reaching"]
-        lines.append(f"- DAgger reached 95% of the expert's success rate in round {reached}; "
+        lines.append(f"- {name} reached 95% of the expert's success rate in round {reached}; "
                      f"from then on BC stayed at least {gap:.0f} points below it at the same "
                      "label count.")
-    lines += [f"- Final: DAgger {summary['dagger_final_success']:.0%}, BC "
+    lines += [f"- Final: {name} {summary['dagger_final_success']:.0%}, BC "
               f"{summary['bc_final_success']:.0%} at {summary['final_labels']} labels.", ""]
     lines += [f"- {name}: `{value}`" for name, value in files.items()]
     path.write_text("\n".join(lines) + "\n")
@@ -144,5 +203,5 @@ def write_json(path: Path, payload) -> None:
     path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
-__all__ = ["bc_baseline", "plot_learning_curve", "plot_comparison", "summarize",
-           "write_report", "write_json"]
+__all__ = ["Method", "bc_baseline", "describe_method", "plot_learning_curve",
+           "plot_comparison", "round_table", "summarize", "write_report", "write_json"]

@@ -1,0 +1,53 @@
+"""Reports name what ran: the method after its gate, with only the parameters and columns
+that apply to it."""
+
+import pytest
+
+from dagger_ros.core.config import from_mapping
+from dagger_ros.core.report import describe_method, round_table, write_report
+from dagger_ros.core.rounds import TrainerConfig
+from dagger_ros.core.supervisor import SupervisorConfig
+
+ROW = {"round": 2, "beta": 0.25, "episodes": 6, "labels": 1234, "success_rate": 0.85,
+       "mean_return": 1.5, "intervention_rate": 0.12, "handoffs": 7,
+       "train": {"seconds": 3.2}}
+
+
+def method(gating, learner="ensemble", **gate):
+    supervisor = from_mapping(SupervisorConfig, {"task": "drive", "gating": gating, **gate})
+    trainer = from_mapping(TrainerConfig, {"task": "drive", "learner": learner})
+    return describe_method(supervisor, trainer)
+
+
+@pytest.mark.parametrize("gating,name,beta,column", [
+    ("beta", "DAgger", True, "expert"),
+    ("safe", "SafeDAgger", False, "interv"),
+    ("uncertainty", "uncertainty-gated DAgger", False, "interv"),
+    ("human_gated", "HG-DAgger", False, "operator"),
+    ("noise", "DART", False, None),
+    ("budget", "budget-gated DAgger", False, "queried"),
+    ("async", "DAgger, labels later", False, None),
+])
+def test_each_gate_names_its_method_and_its_columns(gating, name, beta, column):
+    gate = {"label_budget": 100} if gating == "budget" else {}
+    m = method(gating, **gate)
+    assert (m.name, m.shows_beta, m.intervention) == (name, beta, column)
+    head, row = round_table(m)
+    assert ("beta" in head.split()) == beta
+    assert ("0.250" in row(ROW)) == beta  # no beta column where beta means nothing
+    assert len(row(ROW)) == len(head)  # the columns line up
+    assert ("12%" in row(ROW)) == (column is not None)
+
+
+def test_hg_dagger_report_says_hg_dagger_and_shows_no_beta(tmp_path):
+    m = method("human_gated", learner="lerobot")
+    assert m.title == "HG-DAgger (the operator's take-over button; LeRobot act learner)"
+    summary = {"expert_success": 1.0, "dagger_final_success": 0.85, "bc_final_success": 0.1,
+               "final_labels": 1234, "round_reaching_95pct_of_expert": None,
+               "min_gap_after_reaching": None}
+    write_report(tmp_path / "report.md", "drive", [ROW], [{"success_rate": 0.1}], summary,
+                 {}, m)
+    text = (tmp_path / "report.md").read_text()
+    assert text.startswith("# HG-DAgger run: task 'drive'")
+    assert "| round | episodes | expert labels | HG-DAgger success |" in text
+    assert "beta" not in text and "DAgger success" not in text.replace("HG-DAgger", "")
