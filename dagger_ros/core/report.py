@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +116,7 @@ def plot_learning_curve(dagger: list[dict], bc: list[dict], expert_rate: float, 
     ax.set_xlabel("expert labels")
     ax.set_ylabel("evaluation success rate (%)")
     ax.set_ylim(-5, 105)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(textwrap.fill(title, 90), fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
     fig.tight_layout()
