@@ -1,18 +1,29 @@
-"""Benchmark: lockstep steps per second and peak memory of the full DAgger graph.
+"""Benchmark: lockstep steps per second, CPU per node and peak memory of the full DAgger graph.
 
-  ./dev.sh shell, then: python bench/dagger_graph.py [--episodes 3] [--beta 0.5]
+  ./dev.sh shell, then: python bench/dagger_graph.py [--runs 3] [--episodes 6] [--layout ...]
 
-Five node processes (bridge, expert, policy with a real checkpoint, supervisor, recorder)
-on the drive task in lockstep. This script plays the trainer's part once (it announces
-round 1 with the checkpoint), takes steps/s from the bridge's own episode timing (so it
-adds no subscriber of its own to the observation stream), samples the resident memory of
-every node process, and checks that the recorder saved every step.
+The graph: bridge, expert, policy with a real checkpoint, supervisor, recorder, on the
+drive task in lockstep, as the shipped sim configs run it. This script plays the
+trainer's part once (it announces round 1 with the checkpoint), takes steps/s from the
+bridge's own episode timing (so it adds no subscriber of its own to the observation
+stream), and checks that the recorder saved every step. Layouts (``--layout``, default
+all three):
+
+- ``processes``: one process per node, rclpy's default (Python) executor;
+- ``processes-events``: one process per node, rclpy's EventsExecutor;
+- ``in-process``: the bridge hosts expert, policy and supervisor (``in_process``), one
+  EventsExecutor; the recorder in its own process (what the sim configs run).
+
+Per layout it prints steps/s over ``--runs`` runs (median and range) and each node
+process's CPU seconds per 1,000 steps, measured between the end of the first episode
+and the end of the last (start-up excluded), median over the runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -23,6 +34,12 @@ import yaml
 
 os.environ.setdefault("ROS_DOMAIN_ID", str(151 - os.getpid() % 50))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+
+LAYOUTS = {  # name -> (DAGGER_ROS_EXECUTOR, the bridge's in_process)
+    "processes": ("single", []),
+    "processes-events": ("events", []),
+    "in-process": (None, ["expert", "policy", "supervisor"]),
+}
 
 
 def make_checkpoint(folder: Path, task_name: str) -> Path:
@@ -40,95 +57,121 @@ def make_checkpoint(folder: Path, task_name: str) -> Path:
     return save_checkpoint(policy, folder, {"name": "bench"})
 
 
-def main() -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_run(tmp: Path, checkpoint: Path, args, executor: str | None,
+            in_process: list[str], index: int) -> dict:
     import psutil
     from std_msgs.msg import String
 
     from dagger_ros.core.records import RoundAnnouncement
-    from dagger_ros.launcher import sigterm_as_interrupt, start_child, stop_child
+    from dagger_ros.launcher import node_processes, start_child, stop_child
     from dagger_ros.ros import topics
     from dagger_ros.ros.watch import Listener
 
-    sigterm_as_interrupt()  # `timeout` or a CI job stopping this script stops its graph
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--episodes", type=int, default=3)
-    parser.add_argument("--beta", type=float, default=0.5)
-    parser.add_argument("--task", default="drive", choices=("drive", "reach"))
-    args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="dagger_bench_"))
-    checkpoint = make_checkpoint(tmp / "checkpoints", args.task)
+    folder = tmp / f"run_{index}"
+    folder.mkdir()
     graph = {
         "/**": {"ros__parameters": {"task": args.task, "stepping": "lockstep"}},
-        "mujoco_bridge": {"ros__parameters": {"wait_for_nodes": ["policy", "recorder"]}},
+        "mujoco_bridge": {"ros__parameters": {"wait_for_nodes": ["policy", "recorder"],
+                                              "in_process": in_process}},
         "expert": {"ros__parameters": {}},
         "policy": {"ros__parameters": {}},
         "supervisor": {"ros__parameters": {"beta_schedule": "constant", "beta0": args.beta}},
-        "recorder": {"ros__parameters": {"dataset_root": str(tmp / "dataset")}},
+        "recorder": {"ros__parameters": {"dataset_root": str(folder / "dataset")}},
     }
-    config = tmp / "graph.yaml"
+    config = folder / "graph.yaml"
     config.write_text(yaml.safe_dump(graph))
+    env = dict(os.environ)
+    env.pop("DAGGER_ROS_EXECUTOR", None)
+    if executor:
+        env["DAGGER_ROS_EXECUTOR"] = executor
     watch = Listener({"/episode/event": String, "/dagger/recorder/saved": String,
                       "/dagger/supervisor/status": String})
     announce = topics.publisher(watch.node, topics.ROUND)
     announce.publish(topics.ROUND.message(RoundAnnouncement(1, str(checkpoint), "bench")))
-    run = start_child(["dagger-ros", "run", "--config", str(config)],
+    run = start_child(["dagger-ros", "run", "--config", str(config)], env=env,
                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = {"total": 0, "per_node": {}, "cpu": {}}
+    peak = {"total": 0, "per_node": {}}
     done = threading.Event()
 
-    def sample():
-        parent = psutil.Process(run.pid)
+    def sample_memory():
         while not done.is_set():
             try:
-                procs = parent.children(recursive=True)
                 rss = {}
-                for p in procs:
+                for name, pid in node_processes(run.pid).items():
                     try:
-                        name = Path(p.cmdline()[1] if "python" in p.cmdline()[0]
-                                    else p.cmdline()[0]).name
-                        rss[name] = rss.get(name, 0) + p.memory_info().rss
-                        times = p.cpu_times()
-                        peak["cpu"][name] = times.user + times.system
-                    except (psutil.NoSuchProcess, IndexError):
+                        rss[name] = psutil.Process(pid).memory_info().rss
+                    except psutil.NoSuchProcess:
                         pass
                 if sum(rss.values()) > peak["total"]:
                     peak["total"], peak["per_node"] = sum(rss.values()), rss
-            except psutil.NoSuchProcess:
-                break
+            except OSError:
+                pass
             time.sleep(0.2)
 
-    sampler = threading.Thread(target=sample, daemon=True)
+    sampler = threading.Thread(target=sample_memory, daemon=True)
     sampler.start()
+    cpu_at: list[dict[str, float]] = []
     try:
-        # the graph runs episodes back to back; stop it once the recorder saved enough
-        ok = watch.wait_until(
-            lambda: len(watch.messages["/dagger/recorder/saved"]) >= args.episodes, 600)
+        def ended() -> int:
+            return sum(1 for e in watch.events() if e.EVENT == "end")
+
+        for want in (1, args.episodes):  # CPU at the first episode's end and the last's
+            if not watch.wait_until(lambda w=want: ended() >= w, 600):
+                raise SystemExit("the graph did not finish its episodes in time")
+            cpu_at.append({n: cpu_seconds(p) for n, p in node_processes(run.pid).items()})
+        watch.wait_until(lambda: watch.count(topics.RECORDER_SAVED) >= args.episodes, 60)
     finally:
         stop_child(run, timeout=60)
         done.set()
         sampler.join()
-    if not ok:
-        raise SystemExit("the recorder did not save the episodes in time")
+        watch.close()
     saved = watch.records(topics.RECORDER_SAVED)[:args.episodes]
     ends = [e for e in watch.events() if e.EVENT == "end"][:args.episodes]
-    status = watch.records(topics.SUPERVISOR_STATUS)
-    print(f"executor: {os.environ.get('DAGGER_ROS_EXECUTOR', 'single')}; {os.cpu_count()} CPUs; "
-          f"supervisor beta {status[-1].beta if status else '?'}, policy "
-          f"{status[-1].checkpoint_id if status else '?'}")
-    rates = [e.steps / e.wall_s for e in ends]
-    print(f"full graph lockstep (bridge, expert, policy, supervisor, recorder; {args.task}): "
-          f"{sum(e.steps for e in ends)} steps in {len(ends)} episodes; "
-          f"{sum(e.steps for e in ends) / sum(e.wall_s for e in ends):.0f} steps/s "
-          f"(per episode: {', '.join(f'{r:.0f}' for r in rates)})")
-    print(f"recorder saved {sum(s.frames for s in saved)} frames of "
-          f"{sum(e.steps for e in ends)} steps; policy acted in "
-          f"{sum(s.policy_frames for s in saved)} of them")
-    per = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(peak["per_node"].items()))
-    print(f"peak resident memory of the graph: {peak['total'] / 2**20:.0f} MiB ({per} MiB)")
-    cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(peak["cpu"].items()) if v > 0.05)
-    print(f"CPU seconds per node over the run, start-up included: {cpu}")
-    watch.close()
+    steps = sum(e.steps for e in ends)
+    later = sum(e.steps for e in ends[1:])  # steps between the two CPU samples
+    cpu = {n: 1000 * (cpu_at[1][n] - cpu_at[0][n]) / max(later, 1) for n in cpu_at[1]}
+    return {"steps_per_s": steps / sum(e.wall_s for e in ends), "steps": steps,
+            "saved": sum(s.frames for s in saved), "cpu_per_1000": cpu,
+            "peak_mib": peak["total"] / 2**20}
+
+
+def main() -> None:
+    from dagger_ros.launcher import sigterm_as_interrupt
+
+    sigterm_as_interrupt()  # `timeout` or a CI job stopping this script stops its graph
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--episodes", type=int, default=6)
+    parser.add_argument("--beta", type=float, default=0.5)
+    parser.add_argument("--task", default="drive", choices=("drive", "reach"))
+    parser.add_argument("--layout", action="append", choices=tuple(LAYOUTS),
+                        help="layouts to measure (default: all)")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="dagger_bench_"))
+    checkpoint = make_checkpoint(tmp / "checkpoints", args.task)
+    print(f"{os.cpu_count()} CPUs; {args.task}, lockstep, beta {args.beta}, {args.episodes} "
+          f"episodes a run, {args.runs} runs a layout; CPU s per 1,000 steps after the "
+          "first episode", flush=True)
+    for layout in args.layout or tuple(LAYOUTS):
+        executor, in_process = LAYOUTS[layout]
+        results = [one_run(tmp, checkpoint, args, executor, in_process,
+                           len(list(tmp.glob("run_*")))) for _ in range(args.runs)]
+        rates = [r["steps_per_s"] for r in results]
+        lost = [r["steps"] - r["saved"] for r in results]
+        nodes = sorted(results[0]["cpu_per_1000"])
+        cpu = ", ".join(f"{n} {statistics.median(r['cpu_per_1000'][n] for r in results):.2f}"
+                        for n in nodes)
+        print(f"{layout:>16}: {statistics.median(rates):.0f} steps/s (range "
+              f"{min(rates):.0f}-{max(rates):.0f}; runs {', '.join(f'{r:.0f}' for r in rates)});"
+              f" frames not saved: {sum(lost)} of {sum(r['steps'] for r in results)}; peak "
+              f"memory {max(r['peak_mib'] for r in results):.0f} MiB", flush=True)
+        print(f"{'':>16}  CPU s per 1,000 steps: {cpu}", flush=True)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ from dagger_ros.core.tasks import Task, make_task, task_class
 
 STEPPING_MODES = ("lockstep", "realtime")
 EXPOSES = ("dagger", "hardware")
+#: the nodes a lockstep bridge may host in its own process (``in_process``)
+HOSTABLE = ("expert", "policy", "supervisor", "sim_operator")
 STALE_RULES = ("hold", "zero")
 
 
@@ -92,6 +94,13 @@ class BridgeConfig(SensorNoiseConfig):
                                   "/dagger/expert_observation before an episode starts.")
     republish_period: float = param(0.5, "lockstep: re-send the waiting observation after "
                                     "this long (s) without an answer, for late joiners.")
+    in_process: list[str] = param([], "Lockstep simulation only: nodes run inside the "
+                                  "bridge's process, on one executor (rclpy's EventsExecutor "
+                                  "unless DAGGER_ROS_EXECUTOR says otherwise), among expert, "
+                                  "policy, supervisor, sim_operator. A step then crosses no "
+                                  "process boundary but to the recorder's. A robot keeps one "
+                                  "process per node: a process is what fails and restarts, "
+                                  "and here a hosted node's crash ends the bridge's process.")
 
     def validate(self) -> None:
         task_class(self.task)  # unknown task -> ConfigError listing the known ones
@@ -120,6 +129,14 @@ class BridgeConfig(SensorNoiseConfig):
                 raise ConfigError(f"'{key}' must be >= 0, got {getattr(self, key)}")
         if any(v <= 0 for v in self.command_limits):
             raise ConfigError(f"'command_limits' must all be positive, got {self.command_limits}")
+        if self.in_process:
+            if self.stepping != "lockstep" or self.exposes != "dagger":
+                raise ConfigError("'in_process' is for lockstep simulation only (a robot runs "
+                                  "one process per node); set stepping: lockstep or remove it")
+            unknown = [n for n in self.in_process if n not in HOSTABLE]
+            if unknown or len(set(self.in_process)) != len(self.in_process):
+                raise ConfigError(f"'in_process' takes distinct names among {HOSTABLE}, got "
+                                  f"{self.in_process}")
 
 
 class SimBridge:

@@ -50,6 +50,8 @@ class NodePlan:
     #: its clean exit (code 0) ends the run: it finished its job (the bridge after its
     #: episodes, the trainer after its rounds); every node has this
     finishes_run: bool = True
+    #: other nodes this process runs (a lockstep bridge's ``in_process``)
+    hosts: tuple[str, ...] = ()
 
     @property
     def executable(self) -> str:
@@ -58,11 +60,15 @@ class NodePlan:
 
 def launch_plan(configs: dict[str, Any], critical: tuple[str, ...] = CRITICAL
                 ) -> list[NodePlan]:
-    """The nodes a validated graph (``load_graph``'s result) starts, in start order, with
-    their fault rules. ``critical`` adds nodes the run cannot go on without (the main job
-    adds the trainer, which drives its rounds)."""
-    return [NodePlan(name, critical=name in critical, respawn=name in RESPAWN)
-            for name in NODES if name in configs]
+    """The processes a validated graph (``load_graph``'s result) starts, in start order,
+    with their fault rules. ``critical`` adds nodes the run cannot go on without (the main
+    job adds the trainer, which drives its rounds). Nodes a lockstep bridge hosts
+    (``in_process``) run in its process, which is critical: it is the bridge."""
+    bridge = configs.get("mujoco_bridge")
+    hosted = tuple(bridge.in_process) if bridge is not None else ()
+    return [NodePlan(name, critical=name in critical, respawn=name in RESPAWN,
+                     hosts=hosted if name == "mujoco_bridge" else ())
+            for name in NODES if name in configs and name not in hosted]
 
 
 def load_graph(path: str | Path) -> dict[str, Any]:
@@ -91,6 +97,10 @@ def load_graph(path: str | Path) -> dict[str, Any]:
             raise ConfigError(f"unknown key '{key}' (in section '{WILDCARD}', file {path}): "
                               "no node of this graph declares it")
     bridge, supervisor = configs.get("mujoco_bridge"), configs.get("supervisor")
+    missing = [n for n in (bridge.in_process if bridge else []) if n not in configs]
+    if missing:
+        raise ConfigError(f"'mujoco_bridge.in_process' names {', '.join(missing)}, which "
+                          f"{path} does not configure (no section)")
     if bridge and supervisor and (bridge.stepping, supervisor.stepping) == ("realtime",
                                                                               "lockstep"):
         raise ConfigError(f"'supervisor.stepping' is lockstep but 'mujoco_bridge.stepping' is "

@@ -155,6 +155,9 @@ class ExpertNode(Node):
         self.publish(ExpertAnswer(stamp, label, action, reading.takeover))
 
 
+NODE = ExpertNode  # what a lockstep bridge builds when it hosts this node (in_process)
+
+
 def main() -> None:
     run_node("expert", ExpertNode)
 

@@ -19,6 +19,7 @@ target.
 
 from __future__ import annotations
 
+import importlib
 import time
 
 from geometry_msgs.msg import PointStamped, PoseStamped
@@ -321,8 +322,19 @@ class MujocoBridge(Node):
             self.begin_episode()
 
 
+def with_hosted_nodes(argv) -> list[Node]:
+    """The bridge, and the nodes it runs in its own process (``in_process``, lockstep)."""
+    bridge = MujocoBridge(argv)
+    hosted = [importlib.import_module(f"dagger_ros.nodes.{name}").NODE(argv)
+              for name in bridge.config.in_process]
+    if hosted:
+        bridge.get_logger().info(f"running {', '.join(bridge.config.in_process)} in this "
+                                 "process")
+    return [bridge, *hosted]
+
+
 def main() -> None:
-    run_node("mujoco_bridge", MujocoBridge)
+    run_node("mujoco_bridge", with_hosted_nodes)
 
 
 if __name__ == "__main__":

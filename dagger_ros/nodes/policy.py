@@ -80,6 +80,9 @@ class PolicyNode(Node):
         self.pub_action.publish(topics.POLICY_ACTION.message(out.encode(self.action_names)))
 
 
+NODE = PolicyNode  # what a lockstep bridge builds when it hosts this node (in_process)
+
+
 def main() -> None:
     run_node("policy", PolicyNode)
 

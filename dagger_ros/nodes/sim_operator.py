@@ -184,6 +184,9 @@ class SimOperatorNode(Node):
         self.pub_joy.publish(joy)
 
 
+NODE = SimOperatorNode  # what a lockstep bridge builds when it hosts this node (in_process)
+
+
 def main() -> None:
     run_node("sim_operator", SimOperatorNode)
 

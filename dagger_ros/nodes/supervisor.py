@@ -25,6 +25,7 @@ import numpy as np
 from rclpy.node import Node
 from std_msgs.msg import Bool
 
+from dagger_ros.core.config import ConfigError
 from dagger_ros.core.experts import EXPERTS
 from dagger_ros.core.profile import node_profile
 from dagger_ros.core.records import (
@@ -37,7 +38,7 @@ from dagger_ros.core.records import (
 from dagger_ros.core.supervisor import Supervisor, SupervisorConfig
 from dagger_ros.ros import convert, topics
 from dagger_ros.ros.params import load_config
-from dagger_ros.ros.run import run_node
+from dagger_ros.ros.run import executor_kind, run_node
 
 
 class SupervisorNode(Node):
@@ -63,9 +64,22 @@ class SupervisorNode(Node):
         self.pub_decision = topics.publisher(self, topics.DECISION)
         self.pub_status = topics.publisher(self, topics.SUPERVISOR_STATUS)
         self.pub_estop = topics.publisher(self, topics.ESTOP_STATE)
-        topics.subscribe(self, topics.OBSERVATION, self.on_observation)
-        topics.subscribe(self, topics.EXPERT_ACTION, self.on_expert)
-        topics.subscribe(self, topics.POLICY_ACTION, self.on_policy)
+        # input delays are judged by each message's source timestamp (its MessageInfo), in
+        # real time only: the world waits in lockstep
+        self.judges_delay = (self.config.stepping == "realtime"
+                             and self.config.max_input_delay > 0)
+        #: rclpy's EventsExecutor cannot give a callback its MessageInfo (see ros/run.py)
+        self.preferred_executor = "single" if self.judges_delay else "events"
+        if self.judges_delay and executor_kind() == "events":
+            raise ConfigError("max_input_delay needs each input's source timestamp, which "
+                              "rclpy's EventsExecutor cannot give a callback (rclpy 9.1.2: "
+                              "SystemError): unset DAGGER_ROS_EXECUTOR, or set "
+                              "max_input_delay: 0 (or stepping: lockstep)")
+        for source, callback in ((topics.OBSERVATION, self.on_observation),
+                                 (topics.EXPERT_ACTION, self.on_expert),
+                                 (topics.POLICY_ACTION, self.on_policy)):
+            topics.subscribe(self, source, callback if self.judges_delay else
+                             lambda msg, cb=callback: cb(msg, None))
         topics.subscribe(self, topics.POLICY_STATUS, self.on_policy_status)
         topics.subscribe(self, topics.ROUND, self.on_round)
         topics.subscribe(self, topics.ESTOP, self.on_estop_topic)
@@ -209,6 +223,9 @@ class SupervisorNode(Node):
         self.pub_status.publish(topics.SUPERVISOR_STATUS.message(status))
         self.get_logger().info(f"round {status.round}: beta {status.beta:.3f}, "
                                f"policy {status.checkpoint_id or 'none'}")
+
+
+NODE = SupervisorNode  # what a lockstep bridge builds when it hosts this node (in_process)
 
 
 def main() -> None:

@@ -41,6 +41,10 @@ from dagger_ros.ros.run import run_node
 
 
 class TrainerNode(Node):
+    #: its rounds thread waits on service futures the executor completes: rclpy's Python
+    #: executor is the one that does so by design (see ros/run.py)
+    preferred_executor = "single"
+
     def __init__(self, argv):
         super().__init__("trainer")
         self.config: TrainerConfig = load_config(self, TrainerConfig, argv)

@@ -26,9 +26,26 @@ STOP_GRACE_S = 5.0  # after a signal: how long the main thread has to stop by it
 CLEANUP_GRACE_S = 60.0  # ...and to finish its clean-up once it began (a recorder's save)
 
 
-def make_executor():
-    """The executor named by DAGGER_ROS_EXECUTOR: ``single`` (default) or ``events``."""
-    kind = os.environ.get("DAGGER_ROS_EXECUTOR", "single")
+def executor_kind(default: str = "single") -> str:
+    """The executor DAGGER_ROS_EXECUTOR names: ``single`` or ``events`` (unset: ``default``)."""
+    return os.environ.get("DAGGER_ROS_EXECUTOR", default)
+
+
+def make_executor(default: str = "single"):
+    """The executor named by DAGGER_ROS_EXECUTOR: ``single`` or ``events``; unset, the
+    ``default`` the process's nodes prefer (see ``preferred_executor``).
+
+    rclpy's Python executor rebuilds its wait set from every entity of every node at each
+    wait and dispatches in Python; the EventsExecutor dispatches in C++. Measured on the
+    lockstep graph here (bench/dagger_graph.py): 224 steps/s with the Python executor in
+    every process, 481 with the EventsExecutor; with the bridge hosting expert, policy
+    and supervisor, 254 with the Python executor and 753 with the EventsExecutor.
+
+    rclpy's EventsExecutor (rclpy 9.1.2) cannot run a subscription whose callback takes the
+    MessageInfo: spin_once raises ``SystemError: null argument to internal routine``
+    (reproduced with one node publishing to itself). That was the lockstep graph's "hang":
+    the supervisor died at its first observation and the graph waited for it."""
+    kind = executor_kind(default)
     if kind == "events":
         from rclpy.experimental import EventsExecutor
 
@@ -102,7 +119,8 @@ class StopSignals:
 
 
 def run_node(name: str, factory: Callable[[list[str]], object]) -> None:
-    """Init rclpy, build the node with ``factory(argv)``, spin until shutdown, clean up.
+    """Init rclpy, build the node with ``factory(argv)`` (or several: a list), spin until
+    shutdown, clean up.
 
     A ConfigError (bad YAML, unknown key, wrong type, broken model) ends the process with
     exit code 2 and one line naming the culprit, not a traceback. Ctrl-C, SIGTERM and an
@@ -115,30 +133,32 @@ def run_node(name: str, factory: Callable[[list[str]], object]) -> None:
 
     rclpy.init(args=sys.argv, signal_handler_options=SignalHandlerOptions.NO)
     stop = StopSignals(name)
-    node = None
+    nodes: list = []
     code = 0
     try:
-        node = factory(sys.argv)
-        stop.close = getattr(node, "close", None)
-        executor = make_executor()
-        executor.add_node(node)
+        built = factory(sys.argv)
+        nodes = list(built) if isinstance(built, list | tuple) else [built]
+        stop.close = _close_all(nodes)
+        executor = make_executor(preferred_executor(nodes))
+        for each in nodes:
+            executor.add_node(each)
         while rclpy.ok() and not stop.requested:
             executor.spin_once(timeout_sec=SPIN_SLICE_S)
         drain_until = time.monotonic() + 0.5  # what already arrived is handled (recorded)
         while rclpy.ok() and time.monotonic() < drain_until:
             executor.spin_once(timeout_sec=0.0)
-        code = getattr(node, "exit_code", 0)  # a node that ended its own job says how
+        code = _exit_code(nodes)  # a node that ended its own job says how
     except ConfigError as exc:
         print(f"[{name}] configuration error: {exc}", file=sys.stderr, flush=True)
         code = EXIT_CONFIG
     except (KeyboardInterrupt, ExternalShutdownException):
-        code = getattr(node, "exit_code", 0)
+        code = _exit_code(nodes)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except Exception as exc:  # noqa: BLE001 - the one place that decides the exit code
         if not rclpy.ok() or stop.requested:
             # a stop shut the context down while a callback was publishing: a stop
-            code = getattr(node, "exit_code", 0)
+            code = _exit_code(nodes)
         else:
             import traceback
 
@@ -155,8 +175,35 @@ def run_node(name: str, factory: Callable[[list[str]], object]) -> None:
                 close()
             finally:
                 stop.closing.clear()
-        if node is not None:
-            node.destroy_node()
+        for each in nodes:
+            each.destroy_node()
         rclpy.try_shutdown()
         stop.restore()
     sys.exit(code)
+
+
+def preferred_executor(nodes: list) -> str:
+    """``events`` unless a node of the process needs rclpy's Python executor: one that
+    says so with a ``preferred_executor`` attribute of ``single`` (a supervisor judging
+    input delays by MessageInfo, the trainer, which waits on service futures from a thread
+    of its own)."""
+    kinds = {getattr(n, "preferred_executor", "events") for n in nodes}
+    return "single" if "single" in kinds else "events"
+
+
+def _close_all(nodes: list) -> Callable[[], None] | None:
+    """One clean-up for a process's nodes (a recorder saves what it holds)."""
+    closes = [n.close for n in nodes if callable(getattr(n, "close", None))]
+    if not closes:
+        return None
+
+    def close() -> None:
+        for each in closes:
+            each()
+
+    return close
+
+
+def _exit_code(nodes: list) -> int:
+    """The first non-zero exit code a node of the process set for itself, else 0."""
+    return next((c for c in (getattr(n, "exit_code", 0) for n in nodes) if c), 0)

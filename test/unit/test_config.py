@@ -110,3 +110,35 @@ def test_every_field_has_help():
     for cls in NODE_CONFIGS.values():
         for f in dataclasses.fields(cls):
             assert f.metadata.get("help"), f"{cls.__name__}.{f.name} has no help text"
+
+
+@pytest.mark.parametrize("settings, culprit", [
+    ({"stepping": "realtime", "in_process": ["policy"]}, "for lockstep simulation only"),
+    ({"in_process": ["recorder"]}, "distinct names among"),
+    ({"in_process": ["policy", "policy"]}, "distinct names among"),
+])
+def test_bridge_hosts_only_simulation_nodes_in_lockstep(settings, culprit):
+    with pytest.raises(ConfigError, match=culprit):
+        from_mapping(BridgeConfig, {"task": "drive", **settings})
+
+
+def test_hosted_nodes_run_in_the_bridge_process_and_need_their_section(tmp_path):
+    from dagger_ros.core.graph import launch_plan
+
+    path = tmp_path / "g.yaml"
+    path.write_text(textwrap.dedent("""
+        /**:
+          ros__parameters: {task: drive, stepping: lockstep}
+        mujoco_bridge:
+          ros__parameters: {in_process: [expert, policy]}
+        expert:
+          ros__parameters: {}
+        recorder:
+          ros__parameters: {}
+    """))
+    with pytest.raises(ConfigError, match=r"names policy, which .* does not configure"):
+        load_graph(path)
+    path.write_text(path.read_text() + "policy:\n  ros__parameters: {}\n")
+    plan = launch_plan(load_graph(path))
+    assert [(p.name, p.hosts, p.critical) for p in plan] == [
+        ("mujoco_bridge", ("expert", "policy"), True), ("recorder", (), False)]
