@@ -1,22 +1,32 @@
-"""`dagger-ros compare`: the gating family side by side on one task, through the real graph.
+"""`dagger-ros compare`: the gating family side by side on one task, through the real graph,
+over several seeds.
 
-Each method runs the six-node graph (seven with the simulated operator) for the same
-rounds, episodes per round and evaluation seeds, and starts from the same expert
-demonstrations in round 0 (``--first-round-episodes``); BC is fitted at the label counts the
-beta run reached. Writes runs/<name>/<method>/ (each a full run folder),
-comparison.png (success against expert labels, all methods), comparison.json and a table
-in comparison.md, including each method's success at an equal label budget (the smallest
-final label count among the methods) and the per-round intervention figures.
+Each method runs ``--seeds`` times (the graph of five node processes, or six with the
+simulated operator, with the bridge hosting expert, policy and supervisor), for the same
+rounds and episodes per round, from the same expert demonstrations in round 0
+(``--first-round-episodes``), evaluated on the same held-out seeds. Graphs run
+``--parallel`` at a time, each on a ROS domain of its own. Seed s collects its own
+episodes and draws, trains and operates with its own randomness (experiment.seed_overrides).
+BC is fitted, per seed, at the label counts that seed's beta run reached.
+
+Writes runs/<name>/<method>/seed_<s>/ (each a full run folder), bc/seed_<s>/,
+comparison.png (mean success against mean expert labels, with the 95% interval of the
+mean as a band), comparison.json (every seed's rows and the aggregates) and
+comparison.md, including each method's success at an equal label budget (the smallest
+mean final label count among the methods) and the intervention rate per round.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
 
 from dagger_ros import experiment
+from dagger_ros.core.seeds import across_seeds, fmt_ci, success_at, success_at_budget
 
 #: method -> (shipped config, {node: parameter overrides})
 METHODS = {
@@ -31,44 +41,17 @@ METHODS = {
         "intervention_weight": 3.0, "pre_intervention_steps": 10,
         "pre_intervention_weight": 0.0}}),
 }
+BETA = "DAgger (beta)"
+
+__all__ = ["METHODS", "compare", "success_at", "trend"]
 
 
 class GraphFailed(RuntimeError):
-    """One method's graph ended with an error (a node died, see its log)."""
+    """One run's graph ended with an error (a node died, see its log)."""
 
 
 def folder_name(method: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in method.lower()).strip("_")
-
-
-def run_method(args, method: str, config: str, overrides: dict) -> list[dict]:
-    """One method's full run (or its rows, with --reuse, if it ran already)."""
-    folder = Path(args.out) / folder_name(method)
-    if args.reuse and (folder / "metrics.jsonl").exists():  # ran already: keep its rows
-        rows = experiment.read_rows(experiment.Run(folder, folder / "graph.yaml", {}))
-        print(f"[compare] {method}: reusing {folder} ({len(rows)} rounds)", flush=True)
-        return rows
-    run = experiment.prepare_run(
-        config, args.out, folder_name(method), nodes=overrides,
-        trainer={"rounds": args.rounds, "episodes_per_round": args.episodes_per_round,
-                 "eval_episodes": args.eval_episodes,
-                 "stop_at_target": False,  # every method runs all rounds
-                 "first_round_episodes": args.first_round_episodes})  # from the same demos
-    print(f"[compare] {method}: {run.dir}", flush=True)
-    start = time.monotonic()
-    if experiment.run_graph(run) != 0:
-        raise GraphFailed(f"{method}: the graph failed; see {run.log_file}")
-    rows = experiment.read_rows(run)
-    print(f"[compare] {method}: {len(rows)} rounds in {time.monotonic() - start:.0f} s; "
-          f"final success {rows[-1]['success_rate']:.0%} at {rows[-1]['labels']} labels",
-          flush=True)
-    return rows
-
-
-def success_at(rows: list[dict], budget: int) -> float | None:
-    """Success of the last round whose labels fit in the budget."""
-    fit = [r for r in rows if r["labels"] <= budget]
-    return fit[-1]["success_rate"] if fit else None
 
 
 def trend(rates: list) -> str:
@@ -80,50 +63,138 @@ def trend(rates: list) -> str:
     return f"{100 * first:.0f}% -> {100 * last:.0f}%{change}"
 
 
-def compare(args) -> int:
+def finished(folder: Path, rounds: int) -> bool:
+    """A run folder whose trainer wrote every round (kept by --reuse)."""
+    path = folder / "metrics.jsonl"
+    return path.exists() and len(path.read_text().splitlines()) >= rounds
+
+
+def run_methods(args) -> dict[str, list[list[dict]]]:
+    """Every method's rows, one list per seed; the graphs not yet run run side by side."""
+    out = Path(args.out)
+    runs: dict[tuple[str, int], experiment.Run] = {}
+    todo = []
+    for method, (config, overrides) in METHODS.items():
+        for seed in range(args.seeds):
+            folder = out / folder_name(method) / f"seed_{seed}"
+            if args.reuse and finished(folder, args.rounds):
+                runs[method, seed] = experiment.Run(folder, folder / "graph.yaml", {})
+                print(f"[compare] {method}, seed {seed}: reusing {folder}", flush=True)
+                continue
+            if folder.exists():  # an unfinished earlier try: start it again
+                shutil.rmtree(folder)
+            run = experiment.prepare_run(
+                config, out / folder_name(method), f"seed_{seed}",
+                nodes=experiment.seed_overrides(config, seed, overrides),
+                trainer={"rounds": args.rounds, "episodes_per_round": args.episodes_per_round,
+                         "eval_episodes": args.eval_episodes,
+                         "stop_at_target": False,  # every method runs all rounds
+                         "first_round_episodes": args.first_round_episodes})
+            runs[method, seed] = run
+            todo.append(run)
+    names = {run.dir: f"{m}, seed {s}" for (m, s), run in runs.items()}
+    start = time.monotonic()
+    codes = experiment.run_side_by_side(
+        todo, args.parallel, report=lambda line: print(f"[compare] {line}", flush=True))
+    failed = [run for run in todo if codes.get(run.dir) != 0]
+    if failed:
+        raise GraphFailed("; ".join(f"{names[r.dir]}: the graph failed, see {r.log_file}"
+                                    for r in failed))
+    if todo:
+        print(f"[compare] {len(todo)} graphs in {time.monotonic() - start:.0f} s "
+              f"({args.parallel} at a time)", flush=True)
+    return {method: [experiment.read_rows(runs[method, s]) for s in range(args.seeds)]
+            for method in METHODS}
+
+
+def bc_for_seed(job: tuple[str, list[int], str]) -> tuple[list[dict], float]:
+    """BC at one beta seed's label counts (a worker process: BC runs no graph)."""
+    graph_file, labels, out_dir = job
     from dagger_ros.core.graph import load_graph
+
+    return experiment.baseline(load_graph(graph_file)["trainer"], labels, Path(out_dir))
+
+
+def run_bc(args, curves: dict[str, list[list[dict]]]) -> tuple[list[list[dict]], float]:
+    """BC per seed, side by side in worker processes."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    out = Path(args.out)
+    jobs = [(str(out / folder_name(BETA) / f"seed_{s}" / "graph.yaml"),
+             [r["labels"] for r in curves[BETA][s]], str(out / "bc" / f"seed_{s}"))
+            for s in range(args.seeds)]
+    print(f"[compare] BC at the label counts of each beta seed, {args.parallel} at a time",
+          flush=True)
+    with ProcessPoolExecutor(max_workers=max(1, args.parallel),
+                             mp_context=get_context("spawn")) as pool:
+        results = list(pool.map(bc_for_seed, jobs))
+    return [bc for bc, _ in results], results[0][1]
+
+
+def compare(args) -> int:
     from dagger_ros.core.report import plot_comparison
 
     out = Path(args.out) / (args.name or f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
     args.out = str(out)
+    start = time.monotonic()
     try:
-        curves = {m: run_method(args, m, cfg, ov) for m, (cfg, ov) in METHODS.items()}
+        curves = run_methods(args)
     except GraphFailed as exc:
-        print(f"dagger-ros compare: {exc}; the methods already run are kept (--reuse "
+        print(f"dagger-ros compare: {exc}; the runs already finished are kept (--reuse "
               "resumes)", file=sys.stderr)
         return 1
-    trainer = load_graph(out / folder_name("DAgger (beta)") / "graph.yaml")["trainer"]
-    labels = [r["labels"] for r in curves["DAgger (beta)"]]
-    print(f"[compare] BC at {labels} labels", flush=True)
-    bc, expert_rate = experiment.baseline(trainer, labels, out)
-    budget = min(rows[-1]["labels"] for rows in curves.values())
-    plot_comparison(curves, bc, expert_rate, budget, out / "comparison.png",
-                    f"{trainer.task}: success vs expert labels, {args.rounds} rounds x "
-                    f"{args.episodes_per_round} episodes "
-                    f"({args.first_round_episodes} in round 0)")
+    bc_runs, expert_rate = run_bc(args, curves)
+    aggregated = {m: across_seeds(runs) for m, runs in curves.items()}
+    bc = across_seeds(bc_runs)
+    budget = min(rows[-1]["labels"] for rows in aggregated.values())
+    plot_comparison(aggregated, bc, expert_rate, budget, out / "comparison.png",
+                    f"drive: success vs expert labels, {args.seeds} seeds a method (mean, "
+                    f"95% interval), {args.rounds} rounds x {args.episodes_per_round} "
+                    f"episodes ({args.first_round_episodes} in round 0), "
+                    f"{args.eval_episodes} evaluation seeds")
     table = []
-    for method, rows in {**curves, "BC": bc}.items():
-        table.append({"method": method, "final_labels": rows[-1]["labels"],
-                      "final_success": rows[-1]["success_rate"],
-                      "success_at_budget": success_at(rows, budget),
-                      "intervention_rate": [r.get("intervention_rate") for r in rows]})
-    summary = {"budget": budget, "expert_success": expert_rate, "methods": table,
-               "rounds": {m: rows for m, rows in curves.items()}, "bc": bc}
+    for method, runs in {**curves, "BC": bc_runs}.items():
+        agg = aggregated.get(method, bc)
+        at = success_at_budget(runs, budget)
+        table.append({"method": method, "seeds": len(runs),
+                      "final_labels": agg[-1]["labels"],
+                      "final_labels_range": [agg[-1]["labels_min"], agg[-1]["labels_max"]],
+                      "final_success": agg[-1]["success_rate"],
+                      "final_success_ci95": agg[-1]["success_ci95"],
+                      "final_success_range": [agg[-1]["success_min"], agg[-1]["success_max"]],
+                      "success_at_budget": at,
+                      "intervention_rate": [r["intervention_rate"] for r in agg]})
+    minutes = (time.monotonic() - start) / 60
+    summary = {"budget": budget, "expert_success": expert_rate, "seeds": args.seeds,
+               "eval_episodes": args.eval_episodes, "minutes": round(minutes, 1),
+               "methods": table, "aggregated": aggregated, "bc_aggregated": bc,
+               "per_seed": curves, "bc_per_seed": bc_runs}
     (out / "comparison.json").write_text(json.dumps(summary, indent=2))
-    lines = [f"# Comparison on '{trainer.task}'", "",
-             f"Equal label budget: {budget} labels (the smallest final count). Expert success "
-             f"{expert_rate:.0%} on the same {trainer.eval_episodes} held-out seeds.", "",
-             "| method | success at the budget | final labels | final success | "
-             "intervention rate per round |", "|---|---|---|---|---|"]
+    lines = [f"# Comparison on 'drive', {args.seeds} seeds a method", "",
+             f"Mean over seeds ± the 95% interval of the mean (Student's t), and the range. "
+             f"Equal label budget: {budget:.0f} labels (the smallest mean final count). "
+             f"Expert success {expert_rate:.0%} on the same {args.eval_episodes} held-out "
+             f"seeds. {minutes:.0f} min on {os.cpu_count()} cores, {args.parallel} graphs at "
+             "a time.", "",
+             "| method | success at the budget | final labels (range) | final success "
+             "(range) | intervention rate per round (mean) |", "|---|---|---|---|---|"]
     for row in table:
+        at = row["success_at_budget"]
+        within = (f" ({at['seeds_within']} of {row['seeds']} seeds within it)"
+                  if at["seeds_within"] < row["seeds"] else "")
+        low, high = row["final_labels_range"]
+        s_low, s_high = row["final_success_range"]
         rates = ", ".join("-" if r is None else f"{100 * r:.0f}%"
                           for r in row["intervention_rate"])
-        at = row["success_at_budget"]
-        lines.append(f"| {row['method']} | {'-' if at is None else f'{100 * at:.0f}%'} | "
-                     f"{row['final_labels']} | {100 * row['final_success']:.0f}% | "
+        lines.append(f"| {row['method']} | {fmt_ci(at['mean'], at['ci95'])}{within} | "
+                     f"{row['final_labels']:,.0f} ({low:,}-{high:,}) | "
+                     f"{fmt_ci(row['final_success'], row['final_success_ci95'])} "
+                     f"({100 * s_low:.0f}-{100 * s_high:.0f}%) | "
                      f"{rates if row['method'] != 'BC' else '-'} |")
     lines += ["", "Intervention rate, round 1 to the last round (HG-DAgger: the operator's "
-              "share of control):", ""]
+              "share of control; the uncertainty gate: the expert's share of decisions, "
+              "target 20%):", ""]
     lines += [f"- {row['method']}: {trend(row['intervention_rate'])}" for row in table
               if any(r is not None for r in row["intervention_rate"])]
     (out / "comparison.md").write_text("\n".join(lines) + "\n")
@@ -134,15 +205,18 @@ def compare(args) -> int:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("compare", help="BC, DAgger, SafeDAgger, uncertainty-gated and "
-                       "HG-DAgger on the drive task, one plot")
+                       "HG-DAgger on the drive task over several seeds, one plot")
+    p.add_argument("--seeds", type=int, default=3, help="runs per method")
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--episodes-per-round", type=int, default=3)
     p.add_argument("--first-round-episodes", type=int, default=1,
                    help="expert demonstrations in round 0, the same for every method")
-    p.add_argument("--eval-episodes", type=int, default=20)
+    p.add_argument("--eval-episodes", type=int, default=50)
+    p.add_argument("--parallel", type=int, default=max(1, (os.cpu_count() or 2)),
+                   help="graphs run side by side (default: one per core)")
     p.add_argument("--name", default="")
     p.add_argument("--out", default="runs")
-    p.add_argument("--reuse", action="store_true", help="keep the methods already run in "
+    p.add_argument("--reuse", action="store_true", help="keep the runs already finished in "
                    "runs/<name>/ (resume a comparison, or re-run one method after deleting "
                    "its folder)")
     p.set_defaults(func=lambda a: compare(a))

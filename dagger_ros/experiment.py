@@ -9,6 +9,9 @@ metrics.jsonl, logs/graph.log and, after :func:`baseline`, bc_dataset/.
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -84,6 +87,62 @@ def run_graph(run: Run) -> int:
     return launcher.run_graph(run.graph_file, plan, log_file=run.log_file)
 
 
+def seed_overrides(config: str | Path, seed: int,
+                   nodes: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """``nodes`` (node -> {key: value}) plus what makes run ``seed`` of ``config`` a run of
+    its own: its collection episodes (the bridge's seeds 1000 x seed, 1000 x seed + 1, ...),
+    the gating draws, the training and the simulated operator's noise. The evaluation
+    seeds stay the same for every run, so runs differ only in what they learned."""
+    sections = yaml.safe_load(shipped_config(str(config)).read_text()) or {}
+    mine = {"mujoco_bridge": {"seed": 1000 * seed}, "supervisor": {"seed": seed},
+            "trainer": {"seed": seed}, "sim_operator": {"seed": seed}}
+    out = {node: dict(values) for node, values in (nodes or {}).items()}
+    for node, values in mine.items():
+        if node in sections:
+            out[node] = {**values, **out.get(node, {})}
+    return out
+
+
+def start_run(run: Run, domain: int) -> subprocess.Popen:
+    """Run's graph in a child process (``python -m dagger_ros.experiment <run dir>``) on a
+    ROS domain of its own, so graphs side by side never hear each other."""
+    from dagger_ros import launcher
+
+    env = {**os.environ, "ROS_DOMAIN_ID": str(domain),
+           "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
+    return launcher.start_child([sys.executable, "-m", "dagger_ros.experiment", str(run.dir)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_side_by_side(runs: list[Run], parallel: int, report=print) -> dict[Path, int]:
+    """Run every run's graph, ``parallel`` at a time, each on its own ROS domain (this
+    process's ROS_DOMAIN_ID + 1, + 2, ...); returns each run folder's exit code. Stopping
+    this process stops them all (launcher.start_child)."""
+    from dagger_ros import launcher
+
+    base = int(os.environ.get("ROS_DOMAIN_ID", "0"))
+    pending = list(enumerate(runs))
+    running: dict[int, tuple[Run, subprocess.Popen, float]] = {}
+    codes: dict[Path, int] = {}
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, parallel):
+                k, run = pending.pop(0)
+                running[k] = (run, start_run(run, 1 + (base + 1 + k) % 230), time.monotonic())
+                report(f"started {run.dir}")
+            time.sleep(0.5)
+            for k, (run, proc, began) in list(running.items()):
+                if proc.poll() is not None:
+                    del running[k]
+                    codes[run.dir] = proc.returncode
+                    report(f"{run.dir}: {'done' if proc.returncode == 0 else 'FAILED'} in "
+                           f"{time.monotonic() - began:.0f} s")
+    finally:
+        for _run, proc, _began in running.values():
+            launcher.stop_child(proc)
+    return codes
+
+
 def read_rows(run: Run) -> list[dict]:
     """The run's round rows (metrics.jsonl), as plain mappings for tables and plots."""
     from dagger_ros.core.rounds import read_metrics
@@ -96,8 +155,9 @@ def baseline(trainer, label_counts: list[int], out_dir: Path,
              progress=None) -> tuple[list[dict], float]:
     """BC at each of ``label_counts`` expert labels (expert-only rollouts, recorded in
     ``out_dir/bc_dataset``), and the expert's own success, both on the trainer's held-out
-    evaluation seeds with its sensor noise."""
-    from dagger_ros.core.dagger_loop import expert_success
+    evaluation seeds with its sensor noise. The trainer's seed picks BC's rollouts and
+    training (seed 0: the rollouts the main job has always used)."""
+    from dagger_ros.core.dagger_loop import BC_SEED_BASE, expert_success
     from dagger_ros.core.experts import make_expert
     from dagger_ros.core.report import bc_baseline
     from dagger_ros.core.rounds import eval_task
@@ -107,5 +167,11 @@ def baseline(trainer, label_counts: list[int], out_dir: Path,
     train = from_mapping(TrainConfig, {f.name: getattr(trainer, f.name)
                                        for f in dataclasses.fields(TrainConfig)})
     bc = bc_baseline(task, train, label_counts, trainer.eval_episodes,
-                     Path(out_dir) / "bc_dataset", seed=trainer.seed, progress=progress)
+                     Path(out_dir) / "bc_dataset", seed=trainer.seed, progress=progress,
+                     rollout_seed_base=BC_SEED_BASE + 100_000 * trainer.seed)
     return bc, expert_success(task, make_expert(task), trainer.eval_episodes)
+
+
+if __name__ == "__main__":  # a prepared run's graph, for run_side_by_side
+    folder = Path(sys.argv[1])
+    sys.exit(run_graph(Run(folder, folder / "graph.yaml", load_graph(folder / "graph.yaml"))))

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dagger_ros.core.dagger_loop import EVAL_SEED_BASE, evaluate, expert_rollouts
+from dagger_ros.core.dagger_loop import (
+    BC_SEED_BASE,
+    EVAL_SEED_BASE,
+    evaluate,
+    expert_rollouts,
+)
 from dagger_ros.core.recording import DatasetWriter, bc_task_text, load_training_data
 from dagger_ros.core.tasks import Task
 from dagger_ros.core.training import TrainConfig, train_ensemble
@@ -70,12 +75,14 @@ def round_table(method: Method):
 
 
 def bc_baseline(task: Task, train: TrainConfig, label_counts: list[int], eval_episodes: int,
-                dataset_root: Path, seed: int = 0, progress=None) -> list:
+                dataset_root: Path, seed: int = 0, progress=None,
+                rollout_seed_base: int = BC_SEED_BASE) -> list:
     """BC given DAgger's label counts: expert-only rollouts (the in-process graph, no
     policy), recorded as a LeRobot dataset by the recorder's writer, trained on their first
     N labels for each N, evaluated like DAgger's policies."""
     episodes = expert_rollouts(task.name, max(label_counts),
-                               noise=task.observation_noise.tolist())
+                               noise=task.observation_noise.tolist(),
+                               seed_base=rollout_seed_base)
     writer = DatasetWriter(dataset_root, "local/bc_baseline", 1.0 / task.control_dt,
                            task.observation_names, task.action_names, robot_type=task.name,
                            environment_names=task.environment_names)
@@ -125,25 +132,35 @@ def plot_learning_curve(dagger: list[dict], bc: list[dict], expert_rate: float, 
 
 
 def plot_comparison(curves: dict[str, list[dict]], bc: list[dict], expert_rate: float,
-                    budget: int, path: Path, title: str) -> None:
-    """Success against expert labels for several methods (and BC) in one plot."""
+                    budget: float, path: Path, title: str) -> None:
+    """Success against expert labels for several methods (and BC) in one plot: each
+    method's mean over seeds, round by round, with the 95% interval of the mean as a band
+    (rows as seeds.across_seeds gives them; a single seed has no band)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+
+    def draw(rows, **style):
+        x = [r["labels"] for r in rows]
+        y = np.array([100 * r["success_rate"] for r in rows])
+        line, = ax.plot(x, y, **style)
+        half = np.array([100 * r.get("success_ci95", 0.0) for r in rows])
+        if half.any():
+            ax.fill_between(x, np.clip(y - half, 0, 100), np.clip(y + half, 0, 100),
+                            color=line.get_color(), alpha=0.15, lw=0)
+
     for (name, rows), marker in zip(curves.items(), "o^vD<>", strict=False):
-        ax.plot([r["labels"] for r in rows], [100 * r["success_rate"] for r in rows],
-                marker=marker, ls="-", label=name)
-    ax.plot([r["labels"] for r in bc], [100 * r["success_rate"] for r in bc], "s--",
-            color="black", label="BC (expert-only rollouts)")
+        draw(rows, marker=marker, ls="-", label=name)
+    draw(bc, marker="s", ls="--", color="black", label="BC (expert-only rollouts)")
     ax.axhline(100 * expert_rate, color="gray", ls=":", label=f"expert ({expert_rate:.0%})")
-    ax.axvline(budget, color="gray", ls="--", lw=0.8, label=f"equal budget ({budget})")
-    ax.set_xlabel("expert labels")
+    ax.axvline(budget, color="gray", ls="--", lw=0.8, label=f"equal budget ({budget:.0f})")
+    ax.set_xlabel("expert labels (mean over seeds)")
     ax.set_ylabel("evaluation success rate (%)")
     ax.set_ylim(-5, 105)
-    ax.set_title(title)
+    ax.set_title(textwrap.fill(title, 90), fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
