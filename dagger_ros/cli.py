@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from dagger_ros.core.config import ConfigError
@@ -81,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--config", default="", help="another DAgger graph YAML")
     sim.add_argument("--name", default="", help="run name (default: <task>-<time>)")
     sim.add_argument("--runs", default="runs", help="folder of runs")
+    sim.add_argument("--seeds", type=int, default=1,
+                     help="runs side by side, each with its own episodes and randomness; "
+                     "above 1 the report gives each round's mean with its 95%% interval")
+    sim.add_argument("--parallel", type=int, default=os.cpu_count() or 1,
+                     help="with --seeds: graphs run side by side (default: one per core)")
     sim.add_argument("--rounds", type=int, default=None)
     sim.add_argument("--episodes-per-round", type=int, default=None)
     sim.add_argument("--eval-episodes", type=int, default=None)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -63,36 +62,25 @@ def trend(rates: list) -> str:
     return f"{100 * first:.0f}% -> {100 * last:.0f}%{change}"
 
 
-def finished(folder: Path, rounds: int) -> bool:
-    """A run folder whose trainer wrote every round (kept by --reuse)."""
-    path = folder / "metrics.jsonl"
-    return path.exists() and len(path.read_text().splitlines()) >= rounds
-
-
 def run_methods(args) -> dict[str, list[list[dict]]]:
     """Every method's rows, one list per seed; the graphs not yet run run side by side."""
     out = Path(args.out)
-    runs: dict[tuple[str, int], experiment.Run] = {}
+    runs: dict[str, list[experiment.Run]] = {}
     todo = []
     for method, (config, overrides) in METHODS.items():
-        for seed in range(args.seeds):
-            folder = out / folder_name(method) / f"seed_{seed}"
-            if args.reuse and finished(folder, args.rounds):
-                runs[method, seed] = experiment.Run(folder, folder / "graph.yaml", {})
-                print(f"[compare] {method}, seed {seed}: reusing {folder}", flush=True)
-                continue
-            if folder.exists():  # an unfinished earlier try: start it again
-                shutil.rmtree(folder)
-            run = experiment.prepare_run(
-                config, out / folder_name(method), f"seed_{seed}",
-                nodes=experiment.seed_overrides(config, seed, overrides),
-                trainer={"rounds": args.rounds, "episodes_per_round": args.episodes_per_round,
-                         "eval_episodes": args.eval_episodes,
-                         "stop_at_target": False,  # every method runs all rounds
-                         "first_round_episodes": args.first_round_episodes})
-            runs[method, seed] = run
-            todo.append(run)
-    names = {run.dir: f"{m}, seed {s}" for (m, s), run in runs.items()}
+        runs[method], fresh = experiment.prepare_seeds(
+            config, out / folder_name(method), args.seeds, nodes=overrides,
+            trainer={"rounds": args.rounds, "episodes_per_round": args.episodes_per_round,
+                     "eval_episodes": args.eval_episodes,
+                     "stop_at_target": False,  # every method runs all rounds
+                     "first_round_episodes": args.first_round_episodes},
+            reuse=args.reuse, rounds=args.rounds)
+        todo += fresh
+        for run in runs[method]:
+            if run not in fresh:
+                print(f"[compare] {method}, {run.dir.name}: reusing {run.dir}", flush=True)
+    names = {run.dir: f"{m}, seed {run.dir.name.split('_')[-1]}"
+             for m, rs in runs.items() for run in rs}
     start = time.monotonic()
     codes = experiment.run_side_by_side(
         todo, args.parallel, report=lambda line: print(f"[compare] {line}", flush=True))
@@ -103,33 +91,7 @@ def run_methods(args) -> dict[str, list[list[dict]]]:
     if todo:
         print(f"[compare] {len(todo)} graphs in {time.monotonic() - start:.0f} s "
               f"({args.parallel} at a time)", flush=True)
-    return {method: [experiment.read_rows(runs[method, s]) for s in range(args.seeds)]
-            for method in METHODS}
-
-
-def bc_for_seed(job: tuple[str, list[int], str]) -> tuple[list[dict], float]:
-    """BC at one beta seed's label counts (a worker process: BC runs no graph)."""
-    graph_file, labels, out_dir = job
-    from dagger_ros.core.graph import load_graph
-
-    return experiment.baseline(load_graph(graph_file)["trainer"], labels, Path(out_dir))
-
-
-def run_bc(args, curves: dict[str, list[list[dict]]]) -> tuple[list[list[dict]], float]:
-    """BC per seed, side by side in worker processes."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    out = Path(args.out)
-    jobs = [(str(out / folder_name(BETA) / f"seed_{s}" / "graph.yaml"),
-             [r["labels"] for r in curves[BETA][s]], str(out / "bc" / f"seed_{s}"))
-            for s in range(args.seeds)]
-    print(f"[compare] BC at the label counts of each beta seed, {args.parallel} at a time",
-          flush=True)
-    with ProcessPoolExecutor(max_workers=max(1, args.parallel),
-                             mp_context=get_context("spawn")) as pool:
-        results = list(pool.map(bc_for_seed, jobs))
-    return [bc for bc, _ in results], results[0][1]
+    return {method: [experiment.read_rows(run) for run in rs] for method, rs in runs.items()}
 
 
 def compare(args) -> int:
@@ -144,7 +106,13 @@ def compare(args) -> int:
         print(f"dagger-ros compare: {exc}; the runs already finished are kept (--reuse "
               "resumes)", file=sys.stderr)
         return 1
-    bc_runs, expert_rate = run_bc(args, curves)
+    print(f"[compare] BC at the label counts of each beta seed, {args.parallel} at a time",
+          flush=True)
+    beta_runs = [experiment.Run(Path(args.out) / folder_name(BETA) / f"seed_{s}",
+                                Path(args.out) / folder_name(BETA) / f"seed_{s}" /
+                                "graph.yaml", {}) for s in range(args.seeds)]
+    bc_runs, expert_rate = experiment.baselines_side_by_side(beta_runs, Path(args.out) / "bc",
+                                                             args.parallel)
     aggregated = {m: across_seeds(runs) for m, runs in curves.items()}
     bc = across_seeds(bc_runs)
     budget = min(rows[-1]["labels"] for rows in aggregated.values())

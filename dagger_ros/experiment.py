@@ -143,6 +143,56 @@ def run_side_by_side(runs: list[Run], parallel: int, report=print) -> dict[Path,
     return codes
 
 
+def finished(folder: Path, rounds: int) -> bool:
+    """A run folder whose trainer wrote ``rounds`` rounds (kept when a run is resumed)."""
+    path = Path(folder) / "metrics.jsonl"
+    return path.exists() and len(path.read_text().splitlines()) >= rounds
+
+
+def prepare_seeds(config: str | Path, out: str | Path, seeds: int,
+                  nodes: dict[str, dict[str, Any]] | None = None,
+                  trainer: dict[str, Any] | None = None, reuse: bool = False,
+                  rounds: int = 0) -> tuple[list[Run], list[Run]]:
+    """Runs ``out/seed_<s>`` of ``config`` for s < ``seeds`` (experiment.seed_overrides);
+    returns (every run, the runs still to run). With ``reuse``, a folder whose trainer
+    wrote ``rounds`` rounds is kept as it is; an unfinished one starts again."""
+    import shutil
+
+    every, todo = [], []
+    for seed in range(seeds):
+        folder = Path(out) / f"seed_{seed}"
+        if reuse and finished(folder, rounds):
+            every.append(Run(folder, folder / "graph.yaml", {}))
+            continue
+        if folder.exists():
+            shutil.rmtree(folder)
+        run = prepare_run(config, out, f"seed_{seed}",
+                          nodes=seed_overrides(config, seed, nodes), trainer=trainer)
+        every.append(run)
+        todo.append(run)
+    return every, todo
+
+
+def _bc_job(job: tuple[str, list[int], str]) -> tuple[list[dict], float]:
+    graph_file, labels, out_dir = job
+    return baseline(load_graph(graph_file)["trainer"], labels, Path(out_dir))
+
+
+def baselines_side_by_side(runs: list[Run], out: str | Path,
+                           parallel: int) -> tuple[list[list[dict]], float]:
+    """BC for each run, at the label counts it reached, with the run's seed (its
+    rollouts and training), in ``parallel`` worker processes; and the expert's success."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    jobs = [(str(run.graph_file), [r["labels"] for r in read_rows(run)],
+             str(Path(out) / run.dir.name)) for run in runs]
+    with ProcessPoolExecutor(max_workers=max(1, parallel),
+                             mp_context=get_context("spawn")) as pool:
+        results = list(pool.map(_bc_job, jobs))
+    return [bc for bc, _ in results], results[0][1]
+
+
 def read_rows(run: Run) -> list[dict]:
     """The run's round rows (metrics.jsonl), as plain mappings for tables and plots."""
     from dagger_ros.core.rounds import read_metrics

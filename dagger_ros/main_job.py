@@ -16,6 +16,64 @@ from pathlib import Path
 from dagger_ros import experiment
 
 
+def trainer_overrides(args) -> dict:
+    return {"rounds": args.rounds, "episodes_per_round": args.episodes_per_round,
+            "eval_episodes": args.eval_episodes, "max_steps": args.train_steps}
+
+
+def run_seeds(args) -> int:
+    """The main job over several seeds: the graphs side by side, BC per seed, the mean
+    learning curves with their 95% intervals."""
+    from dagger_ros.core.report import (
+        describe_method,
+        plot_comparison,
+        write_json,
+        write_seed_report,
+    )
+    from dagger_ros.core.seeds import across_seeds
+
+    out = Path(args.runs) / (args.name or experiment.default_name(args.task))
+    config = args.config or f"sim_dagger_{args.task}"
+    runs, todo = experiment.prepare_seeds(config, out, args.seeds,
+                                          trainer=trainer_overrides(args))
+    trainer = runs[0].trainer
+    method = describe_method(runs[0].graph["supervisor"], trainer)
+    print(f"dagger-ros sim: {method.title}; task '{trainer.task}', {args.seeds} seeds side "
+          f"by side ({args.parallel} at a time), {trainer.rounds} rounds x "
+          f"{trainer.episodes_per_round} episodes, evaluation on {trainer.eval_episodes} "
+          f"held-out seeds; output in {out}/ (each seed's node logs: seed_<s>/logs/)",
+          flush=True)
+    start = time.monotonic()
+    codes = experiment.run_side_by_side(todo, args.parallel,
+                                        report=lambda line: print(f"  {line}", flush=True))
+    failed = [run for run in todo if codes.get(run.dir) != 0]
+    if failed:
+        print("dagger-ros sim: " + "; ".join(f"{r.dir.name}: the graph failed, see "
+                                             f"{r.log_file}" for r in failed),
+              file=sys.stderr)
+        return 1
+    rows = [experiment.read_rows(run) for run in runs]
+    print(f"  graphs done in {time.monotonic() - start:.0f} s; BC per seed...", flush=True)
+    bc_runs, expert_rate = experiment.baselines_side_by_side(runs, out / "bc", args.parallel)
+    agg, bc = across_seeds(rows), across_seeds(bc_runs)
+    plot = out / "learning_curve.png"
+    plot_comparison({method.name: agg}, bc, expert_rate, None, plot,
+                    f"{trainer.task}: success vs expert labels, {method.title}; mean of "
+                    f"{args.seeds} seeds with the 95% interval of the mean; "
+                    f"{trainer.eval_episodes} evaluation seeds")
+    write_json(out / "summary.json", {"method": method.title, "seeds": args.seeds,
+                                      "expert_success": expert_rate, "rounds": agg,
+                                      "bc": bc, "per_seed": rows, "bc_per_seed": bc_runs,
+                                      "minutes": round((time.monotonic() - start) / 60, 1)})
+    table = write_seed_report(out / "report.md", trainer.task, method, agg, bc, expert_rate,
+                              args.seeds, trainer.eval_episodes,
+                              {"runs": out, "learning curve": plot,
+                               "summary": out / "summary.json"})
+    print("\n" + "\n".join(table))
+    print(f"\nreport: {out / 'report.md'}\nplot:   {plot}")
+    return 0
+
+
 def run(args) -> int:
     from sensor_msgs.msg import JointState  # noqa: F401  (rclpy import before the watcher)
     from std_msgs.msg import String
@@ -27,11 +85,11 @@ def run(args) -> int:
     from dagger_ros.ros.watch import Listener
 
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    if args.seeds > 1:
+        return run_seeds(args)
     run = experiment.prepare_run(
         args.config or f"sim_dagger_{args.task}", args.runs,
-        args.name or experiment.default_name(args.task),
-        trainer={"rounds": args.rounds, "episodes_per_round": args.episodes_per_round,
-                 "eval_episodes": args.eval_episodes, "max_steps": args.train_steps})
+        args.name or experiment.default_name(args.task), trainer=trainer_overrides(args))
     run_dir, trainer = run.dir, run.trainer
     method = describe_method(run.graph["supervisor"], trainer)
     head, table_row = round_table(method)

@@ -132,7 +132,7 @@ def plot_learning_curve(dagger: list[dict], bc: list[dict], expert_rate: float, 
 
 
 def plot_comparison(curves: dict[str, list[dict]], bc: list[dict], expert_rate: float,
-                    budget: float, path: Path, title: str) -> None:
+                    budget: float | None, path: Path, title: str) -> None:
     """Success against expert labels for several methods (and BC) in one plot: each
     method's mean over seeds, round by round, with the 95% interval of the mean as a band
     (rows as seeds.across_seeds gives them; a single seed has no band)."""
@@ -156,7 +156,8 @@ def plot_comparison(curves: dict[str, list[dict]], bc: list[dict], expert_rate: 
         draw(rows, marker=marker, ls="-", label=name)
     draw(bc, marker="s", ls="--", color="black", label="BC (expert-only rollouts)")
     ax.axhline(100 * expert_rate, color="gray", ls=":", label=f"expert ({expert_rate:.0%})")
-    ax.axvline(budget, color="gray", ls="--", lw=0.8, label=f"equal budget ({budget:.0f})")
+    if budget is not None:
+        ax.axvline(budget, color="gray", ls="--", lw=0.8, label=f"equal budget ({budget:.0f})")
     ax.set_xlabel("expert labels (mean over seeds)")
     ax.set_ylabel("evaluation success rate (%)")
     ax.set_ylim(-5, 105)
@@ -217,9 +218,39 @@ def write_report(path: Path, task: str, dagger: list[dict], bc: list[dict], summ
     path.write_text("\n".join(lines) + "\n")
 
 
+def write_seed_report(path: Path, task: str, method: Method, rows: list[dict],
+                      bc: list[dict], expert_rate: float, seeds: int, eval_episodes: int,
+                      files: dict) -> list[str]:
+    """report.md of a run over several seeds (rows as seeds.across_seeds gives them);
+    returns the table's lines."""
+    from dagger_ros.core.seeds import fmt_ci
+
+    name = method.name
+    table = [f"| round | expert labels, mean (range) | {name} success | BC success at its "
+             f"labels | {method.intervention or 'intervention'} rate |",
+             "|---|---|---|---|---|"]
+    for d, b in zip(rows, bc, strict=False):
+        rate = d.get("intervention_rate")
+        table.append(
+            f"| {d['round']} | {d['labels']:,.0f} ({d['labels_min']:,}-{d['labels_max']:,}) | "
+            f"{fmt_ci(d['success_rate'], d['success_ci95'])} ({100 * d['success_min']:.0f}-"
+            f"{100 * d['success_max']:.0f}%) | {fmt_ci(b['success_rate'], b['success_ci95'])} "
+            f"| {'-' if rate is None else f'{100 * rate:.0f}%'} |")
+    lines = [f"# {name} run: task '{task}', {seeds} seeds", "", f"Method: {method.title}.", "",
+             f"Each round: the mean over {seeds} seeds (each collects its own episodes and "
+             f"trains with its own randomness) ± the 95% interval of the mean (Student's t), "
+             f"and the range; success of the policy alone on {eval_episodes} held-out "
+             f"seeds. BC: per seed, trained on the labels of expert-only rollouts at that "
+             f"seed's label counts. Expert success {expert_rate:.0%}.", "", *table, ""]
+    lines += [f"- {label}: `{value}`" for label, value in files.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return table
+
+
 def write_json(path: Path, payload) -> None:
     path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 __all__ = ["Method", "bc_baseline", "describe_method", "plot_learning_curve",
-           "plot_comparison", "round_table", "summarize", "write_report", "write_json"]
+           "plot_comparison", "round_table", "summarize", "write_report",
+           "write_seed_report", "write_json"]

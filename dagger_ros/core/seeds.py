@@ -74,4 +74,5 @@ def fmt_ci(mean: float, half: float) -> str:
     """'85% ± 12' (percentage points), or '-'."""
     if mean is None or math.isnan(mean):
         return "-"
-    return f"{100 * mean:.0f}% ± {100 * half:.0f}" if half else f"{100 * mean:.0f}%"
+    return (f"{100 * mean:.0f}% ± {100 * half:.0f}" if round(100 * half) >= 1
+            else f"{100 * mean:.0f}%")

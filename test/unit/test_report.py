@@ -51,3 +51,39 @@ def test_hg_dagger_report_says_hg_dagger_and_shows_no_beta(tmp_path):
     assert text.startswith("# HG-DAgger run: task 'drive'")
     assert "| round | episodes | expert labels | HG-DAgger success |" in text
     assert "beta" not in text and "DAgger success" not in text.replace("HG-DAgger", "")
+
+
+def test_the_main_job_over_seeds_reports_means_intervals_and_ranges(tmp_path, monkeypatch):
+    from dagger_ros import experiment, main_job
+    from dagger_ros.cli import build_parser
+    from dagger_ros.core.records import RoundMetrics
+
+    def fake_row(round_index, labels, success):
+        return RoundMetrics(round=round_index, beta=0.5, episodes=1, labels=labels,
+                            collected_success=1.0, policy_frames=0, intervention_rate=0.25,
+                            interventions=0, handoffs=0, operator_time_s=0.0,
+                            autonomous_share=0.0, checkpoint="x", checkpoint_id="id",
+                            train={"seconds": 1.0}, success_rate=success, mean_return=0.5,
+                            eval_episodes=50)
+
+    def run_side_by_side(runs, parallel, report=print):
+        for k, run in enumerate(runs):  # seed k reaches 60% + 10k% in round 1
+            rows = [fake_row(0, 1000 + k, 0.0), fake_row(1, 2000 + 100 * k, 0.6 + 0.1 * k)]
+            (run.dir / "metrics.jsonl").write_text("".join(r.encode() + "\n" for r in rows))
+        return {run.dir: 0 for run in runs}
+
+    def baselines(runs, out, parallel):
+        return [[{"labels": 1000, "success_rate": 0.0}, {"labels": 2000, "success_rate": 0.1}]
+                for _ in runs], 1.0
+
+    monkeypatch.setattr(experiment, "run_side_by_side", run_side_by_side)
+    monkeypatch.setattr(experiment, "baselines_side_by_side", baselines)
+    args = build_parser().parse_args(["sim", "--seeds", "3", "--runs", str(tmp_path),
+                                      "--name", "s", "--eval-episodes", "50"])
+    assert main_job.run(args) == 0
+    report = (tmp_path / "s" / "report.md").read_text()
+    assert "# DAgger run: task 'drive', 3 seeds" in report
+    assert "| 1 | 2,100 (2,000-2,200) | 70% ± 25 (60-80%) | 10% | 25% |" in report
+    assert (tmp_path / "s" / "learning_curve.png").stat().st_size > 10_000
+    assert sorted(p.name for p in (tmp_path / "s").glob("seed_*")) == \
+        ["seed_0", "seed_1", "seed_2"]
