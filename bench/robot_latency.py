@@ -14,14 +14,22 @@ Per rate it prints, over ``--steps`` observer ticks:
 - latency: the controller topic's arrival here minus the stamp of the observation the
   command answers (observer -> policy + expert -> supervisor -> controller topic), p50,
   p99 and max;
-- missed ticks: observer ticks that never came (a gap over 1.5 periods in the stamps) and
-  observations no command answered;
+- missed ticks: observer ticks that never came (the span of stamps holds more periods than
+  ticks arrived) and observations no command answered; and the ticks that came over half
+  a period late (the observer's timer jitter);
 - each node's CPU share (CPU seconds / wall seconds, from /proc) over the measurement.
+
+As config/robot.yaml runs it: the control path (observer, expert, policy, supervisor) at
+SCHED_FIFO 50 when this user may (root, or an rtprio limit; ``--no-realtime``: not), the
+supervisor judging input delays by stamps (so every node runs rclpy's EventsExecutor).
+This process measures at the same priority, and without garbage collection while it
+measures, or its own scheduling and GC pauses would read as the graph's latency.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import subprocess
 import sys
@@ -32,13 +40,22 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from dagger_ros.launcher import node_processes, sigterm_as_interrupt, start_child, stop_child
+from dagger_ros.launcher import (
+    node_processes,
+    realtime_refusal,
+    sigterm_as_interrupt,
+    start_child,
+    stop_child,
+)
 
 os.environ.setdefault("ROS_DOMAIN_ID", str(151 - os.getpid() % 50))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 ROOT = Path(__file__).resolve().parents[1]
 NODES = ("mujoco_bridge", "observer", "expert", "policy", "supervisor", "recorder")
 CONTROLLER = "/forward_position_controller/commands"
+#: SCHED_FIFO priority of the control path (observer, expert, policy, supervisor), as
+#: config/robot.yaml sets it; --no-realtime: 0
+PRIORITY = 50
 
 
 def checkpoint(folder: Path, profile) -> Path:
@@ -67,7 +84,8 @@ def graph(folder: Path, rate: float) -> Path:
     profile_path.write_text(yaml.safe_dump(profile_yaml, sort_keys=False))
     ckpt = checkpoint(folder, load_profile(str(profile_path)))
     sections = {
-        "/**": {"profile": str(profile_path), "stepping": "realtime"},
+        "/**": {"profile": str(profile_path), "stepping": "realtime",
+                "realtime_priority": PRIORITY},
         "mujoco_bridge": {"exposes": "hardware", "task": "reach_position",
                           "controller_name": "forward_position_controller",
                           "control_rate_hz": rate, "seed": 0},
@@ -75,7 +93,8 @@ def graph(folder: Path, rate: float) -> Path:
         "expert": {"source": "joy", "joy_preset": "xbox"},
         "policy": {"checkpoint": str(ckpt)},
         "supervisor": {"gating": "human_gated", "label_source": "operator/bench",
-                       "between_episodes": "hold", "expert_timeout": 0.5},
+                       "between_episodes": "hold", "expert_timeout": 0.5,
+                       "delay_source": "stamp"},  # as config/robot.yaml
         "recorder": {"dataset_root": str(folder / f"dataset_{rate:g}"),
                      "repo_id": "local/bench_latency"},
     }
@@ -188,7 +207,10 @@ def report(rate, steps, observations, commands, controller, cpu, wall) -> None:
     stamps = np.array([s for s, _ in observations], np.int64)
     period_ns = 1e9 / rate
     gaps = np.diff(stamps)
-    never_came = int(np.sum(np.maximum(np.round(gaps / period_ns) - 1, 0)[gaps > 1.5 * period_ns]))
+    # the observer's timer keeps its schedule: a late tick shortens the next gap, a tick
+    # that never came leaves the count short of the span
+    never_came = max(0, int(round((stamps[-1] - stamps[0]) / period_ns)) + 1 - len(stamps))
+    late = int(np.sum(gaps > 1.5 * period_ns))
     # pair each controller message with the /dagger/command published beside it (the
     # supervisor publishes both for every command, the stamped one first)
     commands = sorted(commands, key=lambda c: c[1])
@@ -206,10 +228,16 @@ def report(rate, steps, observations, commands, controller, cpu, wall) -> None:
                 answered.add(stamp)
     unanswered = int(np.sum([s not in answered for s in stamps]))
     lat = np.array(latencies)
+    hop = np.array([(a - s) / 1e6 for s, a in observations])  # observer tick -> here
+    stamped = np.array([(a - s) / 1e6 for s, a in commands])  # -> /dagger/command here
+    print(f"{rate:g} Hz: observation tick -> its arrival here p50 {np.percentile(hop, 50):.2f} "
+          f"ms, p99 {np.percentile(hop, 99):.2f} ms; tick -> /dagger/command here p50 "
+          f"{np.percentile(stamped, 50):.2f} ms")
     print(f"{rate:g} Hz: {len(stamps)} observer ticks in {wall:.1f} s; latency observation -> "
           f"controller topic p50 {np.percentile(lat, 50):.2f} ms, p99 "
           f"{np.percentile(lat, 99):.2f} ms, max {lat.max():.2f} ms ({len(lat)} commands); "
-          f"missed ticks: {never_came} never came, {unanswered} unanswered")
+          f"missed ticks: {never_came} never came, {unanswered} unanswered; {late} ticks more "
+          f"than half a period late (largest gap {gaps.max() / 1e6:.1f} ms)")
     shares = ", ".join(f"{n} {100 * cpu[n] / wall:.1f}%" for n in NODES if n in cpu)
     print(f"{rate:g} Hz: CPU share per node (of one core): {shares}")
 
@@ -220,9 +248,26 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10_000, help="observer ticks per rate")
     parser.add_argument("--rates", type=float, nargs="+", default=[50.0, 100.0])
+    parser.add_argument("--no-realtime", action="store_true",
+                        help="the control path at normal priority (realtime_priority 0)")
     args = parser.parse_args()
-    print(f"executor: {os.environ.get('DAGGER_ROS_EXECUTOR', 'single')}; "
+    global PRIORITY
+    if args.no_realtime:
+        PRIORITY = 0
+    elif realtime_refusal(PRIORITY) is None:
+        # this process measures at the topics: at the control path's priority, or its own
+        # scheduling delays would count as latency (threads created later inherit it)
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(PRIORITY))
+    else:
+        print(f"no real-time priority here: {realtime_refusal(PRIORITY)}")
+        PRIORITY = 0
+    executor = os.environ.get("DAGGER_ROS_EXECUTOR")
+    print(f"executors: {executor or 'EventsExecutor'}; "
+          f"control path at SCHED_FIFO {PRIORITY or 'off'}; "
           f"ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']}; {os.cpu_count()} CPUs")
+    # this process keeps every message it measures (tens of thousands): a garbage collection
+    # over them stalls its listener 100-200 ms, which would read as graph latency
+    gc.disable()
     with tempfile.TemporaryDirectory() as folder:
         for rate in args.rates:
             measure(Path(folder), rate, args.steps)

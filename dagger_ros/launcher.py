@@ -62,6 +62,30 @@ def _stop_with_launcher() -> None:
     _die_with_parent(signal.SIGINT)
 
 
+def realtime_refusal(priority: int) -> str | None:
+    """Why this process cannot start a child at SCHED_FIFO ``priority`` (None: it can)."""
+    import resource
+
+    if priority <= 0 or os.geteuid() == 0:
+        return None
+    soft, _hard = resource.getrlimit(resource.RLIMIT_RTPRIO)
+    if soft >= priority:
+        return None
+    return (f"the real-time priority limit of this user is {soft} (RLIMIT_RTPRIO); allow it "
+            f"in /etc/security/limits.conf (e.g. '@realtime - rtprio 98', then log in again "
+            "as a member of group realtime), or run as root")
+
+
+def _child_setup(priority: int):
+    """What a node's process does before exec: die with the launcher, and (``priority`` >
+    0) run at SCHED_FIFO, which every thread it creates then inherits."""
+    def setup() -> None:
+        _stop_with_launcher()
+        if priority > 0:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    return setup
+
+
 def start_child(cmd: list[str], **kwargs) -> subprocess.Popen:
     """Start a graph (``dagger-ros run ...``) from a script: in its own session (so the
     script can signal the whole group), told SIGTERM if the script dies, however it dies.
@@ -128,10 +152,11 @@ class Graph:
     """The running processes of one graph."""
 
     def __init__(self, config: Path, nodes: list[str], extra_args: list[str] | None = None,
-                 sink=None):
+                 sink=None, priorities: dict[str, int] | None = None):
         self.sink = sink or sys.stdout
         self.config = Path(config).resolve()
         self.nodes = list(nodes)
+        self.priorities = priorities or {}
         self.extra_args = extra_args or []
         self.procs: dict[str, subprocess.Popen] = {}
         self.threads: list[threading.Thread] = []
@@ -145,9 +170,15 @@ class Graph:
     def start_node(self, name: str) -> None:
         cmd = [executable(name), "--ros-args", "--params-file", str(self.config),
                *self.extra_args]
+        priority = self.priorities.get(name, 0)
+        if priority and realtime_refusal(priority):
+            print(f"[dagger-ros] {name} asks for real-time priority {priority}, which cannot "
+                  f"be given: {realtime_refusal(priority)}; it runs at normal priority",
+                  file=sys.stderr, flush=True)
+            priority = 0
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, bufsize=1, start_new_session=True,
-                                preexec_fn=_stop_with_launcher,
+                                preexec_fn=_child_setup(priority),
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.procs[name] = proc
         t = threading.Thread(target=_pump, args=(name, proc.stdout, self.width, self.sink),
@@ -194,7 +225,8 @@ def run_graph(config: Path, plan: list[NodePlan], timeout: float = 0.0,
     nodes = [p.name for p in plan]
     critical = {p.name for p in plan if p.critical}
     respawn = {p.name for p in plan if p.respawn}
-    graph = Graph(config, nodes, extra_args, sink)
+    graph = Graph(config, nodes, extra_args, sink,
+                  {p.name: p.realtime_priority for p in plan if p.realtime_priority})
     stop_requested = []
 
     def on_signal(signum, _frame):

@@ -106,8 +106,11 @@ def rules_of(node, classes) -> dict:
         actions = on_exit(FakeEvent(code), None) or []
         return any(isinstance(a, classes["Shutdown"]) for a in actions)
 
+    prefix = node.kwargs.get("prefix", "")
     return {"name": node.kwargs["name"], "critical": shuts_down(1) and shuts_down(-9),
-            "respawn": bool(node.kwargs.get("respawn")), "finishes_run": shuts_down(0)}
+            "respawn": bool(node.kwargs.get("respawn")), "finishes_run": shuts_down(0),
+            "realtime_priority": int(prefix.split()[-1]) if prefix.startswith("chrt -f ")
+            else 0}
 
 
 def launcher_rules(config: Path, monkeypatch) -> list[dict]:
@@ -122,7 +125,8 @@ def launcher_rules(config: Path, monkeypatch) -> list[dict]:
     args = cli.build_parser().parse_args(["run", "--config", str(config)])
     assert args.func(args) == 0
     return [{"name": p.name, "critical": p.critical, "respawn": p.respawn,
-             "finishes_run": p.finishes_run} for p in captured["plan"]]
+             "finishes_run": p.finishes_run, "realtime_priority": p.realtime_priority}
+            for p in captured["plan"]]
 
 
 def test_both_launch_files_exist():

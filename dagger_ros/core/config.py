@@ -176,3 +176,20 @@ def check_length(name: str, values: list, expected: int, what: str) -> None:
     """Raise ConfigError when a vector parameter has the wrong number of entries."""
     if len(values) != expected:
         raise ConfigError(f"'{name}' has {len(values)} values but {what} needs {expected}")
+
+
+@dataclasses.dataclass
+class SchedulingConfig:
+    """Mixed into the configs of the nodes on a robot's control path (observer, expert,
+    policy, supervisor)."""
+
+    realtime_priority: int = param(0, "Linux SCHED_FIFO priority (1-99) the node's process "
+                                   "runs at, as a robot's control loop does (0: the normal "
+                                   "scheduler). Needs root or an rtprio limit (limits.conf); "
+                                   "without it the launcher says so and runs the node at "
+                                   "normal priority.")
+
+    def check_priority(self) -> None:
+        if not 0 <= self.realtime_priority <= 99:
+            raise ConfigError(f"'realtime_priority' must be in 0-99 (0: off), got "
+                              f"{self.realtime_priority}")

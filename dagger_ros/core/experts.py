@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from dagger_ros.core.config import ConfigError, param
+from dagger_ros.core.config import ConfigError, SchedulingConfig, param
 from dagger_ros.core.tasks import Task, task_class
 from dagger_ros.core.tasks.drive import wrap_angle
 from dagger_ros.core.teleop import JoyConfig
@@ -151,7 +151,7 @@ EXPERT_SOURCES = ("scripted", "joy")
 
 
 @dataclasses.dataclass
-class ExpertConfig(JoyConfig):
+class ExpertConfig(JoyConfig, SchedulingConfig):
     """Parameters of the expert node."""
 
     task: str = param("reach", "Task whose scripted expert labels the observations.")
@@ -171,6 +171,7 @@ class ExpertConfig(JoyConfig):
                                  "ros2_control controller whose /<name>/commands it sends to.")
 
     def validate(self) -> None:
+        self.check_priority()
         task_class(self.task)
         if self.source not in EXPERT_SOURCES:
             raise ConfigError(f"'source' must be one of {EXPERT_SOURCES}, got '{self.source}'")

@@ -52,6 +52,8 @@ class NodePlan:
     finishes_run: bool = True
     #: other nodes this process runs (a lockstep bridge's ``in_process``)
     hosts: tuple[str, ...] = ()
+    #: SCHED_FIFO priority of the process (0: the normal scheduler)
+    realtime_priority: int = 0
 
     @property
     def executable(self) -> str:
@@ -67,7 +69,8 @@ def launch_plan(configs: dict[str, Any], critical: tuple[str, ...] = CRITICAL
     bridge = configs.get("mujoco_bridge")
     hosted = tuple(bridge.in_process) if bridge is not None else ()
     return [NodePlan(name, critical=name in critical, respawn=name in RESPAWN,
-                     hosts=hosted if name == "mujoco_bridge" else ())
+                     hosts=hosted if name == "mujoco_bridge" else (),
+                     realtime_priority=getattr(configs[name], "realtime_priority", 0))
             for name in NODES if name in configs and name not in hosted]
 
 

@@ -23,7 +23,7 @@ import uuid
 
 import numpy as np
 
-from dagger_ros.core.config import ConfigError, param
+from dagger_ros.core.config import ConfigError, SchedulingConfig, param
 from dagger_ros.core.profile import ObservationField, RobotProfile
 from dagger_ros.core.records import (
     EpisodeEnd,
@@ -41,7 +41,7 @@ class ProfileMismatch(ConfigError):
 
 
 @dataclasses.dataclass
-class ObserverConfig:
+class ObserverConfig(SchedulingConfig):
     """Parameters of the observer node."""
 
     profile: str = param("", "Robot profile (a path, or a name in config/profiles/): the "
@@ -54,6 +54,7 @@ class ObserverConfig:
                            "profile's robot name).")
 
     def validate(self) -> None:
+        self.check_priority()
         if not self.profile:
             raise ConfigError("'profile' must name a robot profile")
         if self.startup_grace < 0 or self.episode_timeout < 0:

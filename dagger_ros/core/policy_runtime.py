@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from dagger_ros.core.config import ConfigError, param
+from dagger_ros.core.config import ConfigError, SchedulingConfig, param
 from dagger_ros.core.lerobot_policy import LeRobotLearner, is_lerobot_folder
 from dagger_ros.core.policy_model import CheckpointError, EnsemblePolicy, load_checkpoint
 from dagger_ros.core.records import PolicyStatus, RoundAnnouncement
@@ -18,7 +18,7 @@ from dagger_ros.core.tasks import task_class
 
 
 @dataclasses.dataclass
-class PolicyConfig:
+class PolicyConfig(SchedulingConfig):
     """Parameters of the policy node."""
 
     task: str = param("reach", "Simulated task whose profile applies when no 'profile' is "
@@ -39,6 +39,7 @@ class PolicyConfig:
                                "chunk from 45 ms to 200-450 ms here.")
 
     def validate(self) -> None:
+        self.check_priority()
         task_class(self.task)
         if self.torch_threads < 1:
             raise ConfigError(f"'torch_threads' must be >= 1, got {self.torch_threads}")

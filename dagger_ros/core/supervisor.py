@@ -10,8 +10,9 @@ Watchdogs (times on the monotonic clock, from when a new stamp arrived):
   as down (not waited for) until it proposes again, so a restarted policy resumes;
 - the expert's label overdue by ``expert_timeout``: an explicit hold for that observation
   (the expert counts as down likewise);
-- an input delivered more than ``max_input_delay`` after its source stamped it (a paused
-  process, a backlog): its observation is held and the command is not sent, so delayed
+- an input later than ``max_input_delay`` (a paused process, a backlog; judged by when its
+  publisher sent it, or by the age of its observation's stamp, see ``delay_source``): its
+  observation is held and the command is not sent, so delayed
   commands are dropped, never replayed in a burst; a decision older than one already sent
   is dropped too;
 - nothing sent for ``hold_after`` (no observations, or nobody answers): :meth:`hold_due`
@@ -25,7 +26,7 @@ import dataclasses
 import numpy as np
 
 from dagger_ros.core.bridge import STEPPING_MODES
-from dagger_ros.core.config import ConfigError, param
+from dagger_ros.core.config import ConfigError, SchedulingConfig, param
 from dagger_ros.core.gating import EXPERT, POLICY, Decision, GatingConfig, make_gate
 from dagger_ros.core.records import (
     DecisionRecord,
@@ -43,8 +44,21 @@ INPUTS = ("observation", "expert", "policy")
 BETWEEN_RULES = ("hold", "operator")
 
 
+DELAY_SOURCES = ("source_timestamp", "stamp")
+#: 'stamp': a stamp further than this from the supervisor's clock is not on it
+STAMP_CLOCK_TOLERANCE_S = 60.0
+
+
+def stamp_age(stamp_ns: int, now_ns: int) -> float | None:
+    """Seconds since ``stamp_ns`` by a clock reading ``now_ns``; None if the stamp is not on
+    that clock at all (further than STAMP_CLOCK_TOLERANCE_S either way: a simulation's
+    clock, or machines whose clocks are not synchronised)."""
+    age = (now_ns - stamp_ns) / 1e9
+    return max(0.0, age) if abs(age) <= STAMP_CLOCK_TOLERANCE_S else None
+
+
 @dataclasses.dataclass
-class SupervisorConfig(GatingConfig):
+class SupervisorConfig(GatingConfig, SchedulingConfig):
     """Parameters of the supervisor node (the gating rule and the robot interface)."""
 
     task: str = param("reach", "Simulated task whose profile applies when no 'profile' "
@@ -59,9 +73,16 @@ class SupervisorConfig(GatingConfig):
     expert_timeout: float = param(0.5, "Seconds to wait for the expert's label for an "
                                   "observation before holding the robot (the expert then "
                                   "counts as down until it answers again).")
-    max_input_delay: float = param(0.1, "An input delivered more than this many seconds "
-                                   "after it was published (source timestamp) is stale: its "
-                                   "observation is held and its command never sent. 0: off.")
+    max_input_delay: float = param(0.1, "An input later than this many seconds (see "
+                                   "delay_source) is stale: its observation is held and its "
+                                   "command never sent. 0: off.")
+    delay_source: str = param("source_timestamp", "How lateness is judged: "
+                              "'source_timestamp': since its publisher sent it (DDS; needs "
+                              "rclpy's Python executor for MessageInfo, about twice the "
+                              "supervisor's CPU); 'stamp': the age of the observation it "
+                              "belongs to (now minus its header stamp), for stamps on this "
+                              "machine's clock (a robot's observer; synchronised clocks "
+                              "across machines), with rclpy's EventsExecutor.")
     stepping: str = param("realtime", "'realtime': a robot (or a real-time simulation), whose "
                           "state ages while inputs are late. 'lockstep': a simulation that "
                           "waits for every command, so a late input ages nothing and "
@@ -89,12 +110,16 @@ class SupervisorConfig(GatingConfig):
 
     def validate(self) -> None:
         super().validate()
+        self.check_priority()
         task_class(self.task)
         for key in ("policy_timeout", "expert_timeout", "hold_after", "hold_rate_hz"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"'{key}' must be positive, got {getattr(self, key)}")
         if self.max_input_delay < 0:
             raise ConfigError(f"'max_input_delay' must be >= 0, got {self.max_input_delay}")
+        if self.delay_source not in DELAY_SOURCES:
+            raise ConfigError(f"'delay_source' must be one of {', '.join(DELAY_SOURCES)}, got "
+                              f"'{self.delay_source}'")
         if self.between_episodes not in BETWEEN_RULES:
             raise ConfigError(f"'between_episodes' must be one of {', '.join(BETWEEN_RULES)}, "
                               f"got '{self.between_episodes}'")

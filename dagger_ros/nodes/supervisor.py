@@ -35,7 +35,7 @@ from dagger_ros.core.records import (
     RecordError,
     parse_frame,
 )
-from dagger_ros.core.supervisor import Supervisor, SupervisorConfig
+from dagger_ros.core.supervisor import Supervisor, SupervisorConfig, stamp_age
 from dagger_ros.ros import convert, topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import executor_kind, run_node
@@ -64,21 +64,23 @@ class SupervisorNode(Node):
         self.pub_decision = topics.publisher(self, topics.DECISION)
         self.pub_status = topics.publisher(self, topics.SUPERVISOR_STATUS)
         self.pub_estop = topics.publisher(self, topics.ESTOP_STATE)
-        # input delays are judged by each message's source timestamp (its MessageInfo), in
-        # real time only: the world waits in lockstep
-        self.judges_delay = (self.config.stepping == "realtime"
-                             and self.config.max_input_delay > 0)
+        # input delays are judged in real time only (the world waits in lockstep): by each
+        # message's source timestamp (its MessageInfo), or by its observation's stamp
+        judges = self.config.stepping == "realtime" and self.config.max_input_delay > 0
+        self.reads_info = judges and self.config.delay_source == "source_timestamp"
+        self.reads_stamps = judges and self.config.delay_source == "stamp"
+        self.foreign_clock_named = False
         #: rclpy's EventsExecutor cannot give a callback its MessageInfo (see ros/run.py)
-        self.preferred_executor = "single" if self.judges_delay else "events"
-        if self.judges_delay and executor_kind() == "events":
-            raise ConfigError("max_input_delay needs each input's source timestamp, which "
-                              "rclpy's EventsExecutor cannot give a callback (rclpy 9.1.2: "
-                              "SystemError): unset DAGGER_ROS_EXECUTOR, or set "
-                              "max_input_delay: 0 (or stepping: lockstep)")
+        self.preferred_executor = "single" if self.reads_info else "events"
+        if self.reads_info and executor_kind() == "events":
+            raise ConfigError("max_input_delay with delay_source 'source_timestamp' needs each "
+                              "input's MessageInfo, which rclpy's EventsExecutor cannot give "
+                              "a callback (rclpy 9.1.2: SystemError): unset "
+                              "DAGGER_ROS_EXECUTOR, or set delay_source: stamp")
         for source, callback in ((topics.OBSERVATION, self.on_observation),
                                  (topics.EXPERT_ACTION, self.on_expert),
                                  (topics.POLICY_ACTION, self.on_policy)):
-            topics.subscribe(self, source, callback if self.judges_delay else
+            topics.subscribe(self, source, callback if self.reads_info else
                              lambda msg, cb=callback: cb(msg, None))
         topics.subscribe(self, topics.POLICY_STATUS, self.on_policy_status)
         topics.subscribe(self, topics.ROUND, self.on_round)
@@ -106,6 +108,22 @@ class SupervisorNode(Node):
     def bad_input(self, exc: RecordError) -> None:
         self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
 
+    def delay(self, info, stamp_ns: int) -> float:
+        """How late an input is (s): since its publisher sent it (``info``), or the age of
+        its observation's stamp on this node's clock; 0 when not judged."""
+        if self.reads_info:
+            return convert.delay_s(info)
+        if not self.reads_stamps:
+            return 0.0
+        age = stamp_age(stamp_ns, self.get_clock().now().nanoseconds)
+        if age is None and not self.foreign_clock_named:
+            self.foreign_clock_named = True
+            self.get_logger().warning(
+                f"stamps on {topics.OBSERVATION.name} are not on this machine's clock (a "
+                "simulation's, or clocks not synchronised: run chrony): delay_source 'stamp' "
+                "cannot judge input delays; none is judged")
+        return age or 0.0
+
     def on_observation(self, msg, info) -> None:
         vector = topics.OBSERVATION.read(msg)
         try:
@@ -122,7 +140,7 @@ class SupervisorNode(Node):
             self.log_events()
             return
         self.emit(self.core.add_observation(vector.stamp_ns, vector.frame, time.monotonic(),
-                                            convert.delay_s(info), values))
+                                            self.delay(info, vector.stamp_ns), values))
 
     def on_expert(self, msg, info) -> None:
         try:
@@ -131,7 +149,7 @@ class SupervisorNode(Node):
         except RecordError as exc:
             return self.bad_input(exc)
         self.emit(self.core.add_expert(answer.stamp_ns, answer.frame, answer.action,
-                                       time.monotonic(), convert.delay_s(info),
+                                       time.monotonic(), self.delay(info, answer.stamp_ns),
                                        answer.takeover))
 
     def on_policy(self, msg, info) -> None:
@@ -142,7 +160,7 @@ class SupervisorNode(Node):
             return self.bad_input(exc)
         self.emit(self.core.add_policy(answer.stamp_ns, answer.frame, answer.action,
                                        answer.uncertainty, time.monotonic(),
-                                       convert.delay_s(info)))
+                                       self.delay(info, answer.stamp_ns)))
 
     def on_timer(self) -> None:
         now = time.monotonic()

@@ -58,11 +58,13 @@ def node_actions(config: str | Path, profile: str = "") -> list:
         parameters.append({"profile": profile})
     actions = []
     for plan in launch_plan(load_graph(config)):
-        respawn = {"respawn": True, "respawn_delay": RESTART_DELAY_S,
-                   "respawn_max_retries": MAX_RESTARTS} if plan.respawn else {}
+        extra = {"respawn": True, "respawn_delay": RESTART_DELAY_S,
+                 "respawn_max_retries": MAX_RESTARTS} if plan.respawn else {}
+        if plan.realtime_priority:  # SCHED_FIFO from the start: its threads inherit it
+            extra["prefix"] = f"chrt -f {plan.realtime_priority}"
         actions.append(Node(package="dagger_ros", executable=plan.executable, name=plan.name,
                             parameters=parameters, output="screen", on_exit=_on_exit(plan),
-                            **respawn))
+                            **extra))
     return actions
 
 

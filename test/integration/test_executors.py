@@ -108,7 +108,7 @@ def test_a_supervisor_judging_delays_refuses_the_events_executor_by_name(tmp_pat
                           capture_output=True, text=True, timeout=60,
                           env={**os.environ, "DAGGER_ROS_EXECUTOR": "events"})
     assert proc.returncode == 2
-    assert "max_input_delay needs each input's source timestamp" in proc.stderr
+    assert "delay_source 'source_timestamp' needs each input's MessageInfo" in proc.stderr
     assert "DAGGER_ROS_EXECUTOR" in proc.stderr
 
 

@@ -310,3 +310,14 @@ def test_a_forced_hold_keeps_the_gates_verdict_on_the_label():
     _, record = sup.add_policy(200, "1:1", [0.8, 0.1], 0.1, now=0.0)
     assert (record.source, record.reason, record.expert_action) == \
         ("hold", "estop", [1.0, 0.5])
+
+
+def test_stamp_age_is_none_for_a_stamp_on_another_clock():
+    from dagger_ros.core.supervisor import stamp_age
+
+    now = 1_796_000_000 * 10**9
+    assert stamp_age(now - 30_000_000, now) == pytest.approx(0.03)
+    assert stamp_age(now + 5_000_000, now) == 0.0  # a little ahead: clock skew
+    assert stamp_age(123 * 10**9, now) is None  # a simulation's clock from zero
+    with pytest.raises(Exception, match="'delay_source' must be one of"):
+        supervisor(delay_source="dds")
