@@ -328,7 +328,8 @@ class Supervisor:
         p = self.pending.setdefault(stamp, Pending(label, since=now))
         if (self.config.max_input_delay and self.config.stepping == "realtime"
                 and delay > self.config.max_input_delay and not p.stale):
-            p.stale = f"{source} delivered {delay:.3f} s after it was published"
+            p.stale = (f"{source} {delay:.3f} s late (max_input_delay "
+                       f"{self.config.max_input_delay:g} s, by {self.config.delay_source})")
             # what arrives right behind a backlog is fresh enough by itself, but sending it
             # would still be a burst: hold until the stamps have moved max_input_delay on
             self.stale_until = max(self.stale_until,

@@ -72,7 +72,9 @@ def assert_held(watch, q_stop, joints_since, commands_since, what):
     assert np.max(np.abs(sent[-5:] - q[-1])) < 0.02  # holding where it is measured
 
 
-def test_a_killed_policy_and_the_estop_hold_the_position_arm_where_it_is(tmp_path):
+def robot_graph(tmp_path, **supervisor):
+    """The robot graph on the position arm, the policy sweeping, a pad held by this
+    process (deadman, no take-over): (graph file, listener)."""
     ckpt = sweeping_policy(tmp_path / "checkpoints")
     config = write_graph(tmp_path / "g.yaml", {
         "/**": {"profile": "reach_position", "stepping": "realtime"},
@@ -83,7 +85,7 @@ def test_a_killed_policy_and_the_estop_hold_the_position_arm_where_it_is(tmp_pat
         "expert": {"source": "joy", "joy_preset": "xbox"},
         "policy": {"checkpoint": str(ckpt)},
         "supervisor": {"gating": "human_gated", "label_source": "operator/test",
-                       "between_episodes": "hold", "expert_timeout": 0.5}})
+                       "between_episodes": "hold", "expert_timeout": 0.5, **supervisor}})
     watch = Listener({"/joint_states": JointState, COMMANDS: Float64MultiArray,
                       "/dagger/decision": String})
     pad = watch.node.create_publisher(Joy, "/joy", qos.STREAM)
@@ -97,6 +99,11 @@ def test_a_killed_policy_and_the_estop_hold_the_position_arm_where_it_is(tmp_pat
         pad.publish(msg)
 
     watch.node.create_timer(0.02, press)
+    return config, watch
+
+
+def test_a_killed_policy_and_the_estop_hold_the_position_arm_where_it_is(tmp_path):
+    config, watch = robot_graph(tmp_path)
     run = start(["dagger-ros", "run", "--config", str(config)])
     try:
         assert call(watch.node, Trigger, "/dagger/episode/start", Trigger.Request()).success
@@ -132,3 +139,34 @@ def test_a_killed_policy_and_the_estop_hold_the_position_arm_where_it_is(tmp_pat
         out, err = stop(run)
         watch.close()
     assert "policy" in out + err
+
+
+def test_judged_by_stamps_a_paused_supervisor_sends_nothing_stale_and_no_burst(tmp_path):
+    """delay_source 'stamp' (config/robot.yaml's): after the supervisor stalls for a
+    second, what queued meanwhile is older than max_input_delay by its stamps: recorded
+    stale, never sent, and the arm gets no burst of old commands."""
+    config, watch = robot_graph(tmp_path, delay_source="stamp", max_input_delay=0.1)
+    run = start(["dagger-ros", "run", "--config", str(config)])
+    try:
+        assert call(watch.node, Trigger, "/dagger/episode/start", Trigger.Request()).success
+        assert watch.wait_until(lambda: sum(d.source == "policy" for d in
+                                            watch.records(topics.DECISION)) >= 25, 60)
+        supervisor = node_processes(run.pid)["supervisor"]
+        os.kill(supervisor, signal.SIGSTOP)
+        time.sleep(1.0)
+        resumed = time.monotonic()
+        n = len(watch.records(topics.DECISION))
+        os.kill(supervisor, signal.SIGCONT)
+        assert watch.wait_until(lambda: len(watch.records(topics.DECISION)) >= n + 60, 30)
+        after = watch.records(topics.DECISION)[n:]
+        with watch.lock:
+            arrivals = [t for t in watch.arrivals[COMMANDS] if t > resumed]
+    finally:
+        out, err = stop(run)
+        watch.close()
+    stale = [d for d in after if d.reason == "stale_input"]
+    assert len(stale) >= 20 and not any(d.sent for d in stale), \
+        f"{len(stale)} stale of {len(after)}: {sorted({d.reason.value for d in after})}"
+    assert "s late (max_input_delay 0.1 s, by stamp)" in out + err
+    burst = [t for t in arrivals if t - arrivals[0] < 0.1]
+    assert len(burst) <= 8, f"{len(burst)} commands within 100 ms after the pause"

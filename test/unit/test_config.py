@@ -8,6 +8,7 @@ import pytest
 from dagger_ros.core.bridge import BridgeConfig, SimBridge
 from dagger_ros.core.config import ConfigError, from_mapping, load_yaml
 from dagger_ros.core.graph import load_graph
+from dagger_ros.core.supervisor import SupervisorConfig
 
 
 def write(tmp_path, text, name="graph.yaml"):
@@ -142,3 +143,19 @@ def test_hosted_nodes_run_in_the_bridge_process_and_need_their_section(tmp_path)
     plan = launch_plan(load_graph(path))
     assert [(p.name, p.hosts, p.critical) for p in plan] == [
         ("mujoco_bridge", ("expert", "policy"), True), ("recorder", (), False)]
+
+
+def test_realtime_priority_is_refused_by_name_without_permission(monkeypatch):
+    import resource
+
+    from dagger_ros import launcher
+
+    assert launcher.realtime_refusal(0) is None
+    monkeypatch.setattr(launcher.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(resource, "getrlimit", lambda what: (0, 0))
+    why = launcher.realtime_refusal(50)
+    assert "real-time priority limit of this user is 0" in why and "limits.conf" in why
+    monkeypatch.setattr(resource, "getrlimit", lambda what: (95, 95))
+    assert launcher.realtime_refusal(50) is None
+    with pytest.raises(ConfigError, match="'realtime_priority' must be in 0-99"):
+        from_mapping(SupervisorConfig, {"task": "drive", "realtime_priority": 120})
