@@ -73,7 +73,8 @@ def run_methods(args) -> dict[str, list[list[dict]]]:
             trainer={"rounds": args.rounds, "episodes_per_round": args.episodes_per_round,
                      "eval_episodes": args.eval_episodes,
                      "stop_at_target": False,  # every method runs all rounds
-                     "first_round_episodes": args.first_round_episodes},
+                     "first_round_episodes": args.first_round_episodes,
+                     "threads": experiment.threads_per_run(args.parallel)},
             reuse=args.reuse, rounds=args.rounds)
         todo += fresh
         for run in runs[method]:
@@ -140,7 +141,7 @@ def compare(args) -> int:
                "per_seed": curves, "bc_per_seed": bc_runs}
     (out / "comparison.json").write_text(json.dumps(summary, indent=2))
     lines = [f"# Comparison on 'drive', {args.seeds} seeds a method", "",
-             f"Mean over seeds ± the 95% interval of the mean (Student's t), and the range. "
+             f"Mean over seeds [the 95% interval of the mean, Student's t], and the range. "
              f"Equal label budget: {budget:.0f} labels (the smallest mean final count). "
              f"Expert success {expert_rate:.0%} on the same {args.eval_episodes} held-out "
              f"seeds. {minutes:.0f} min on {os.cpu_count()} cores, {args.parallel} graphs at "

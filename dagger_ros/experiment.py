@@ -143,6 +143,13 @@ def run_side_by_side(runs: list[Run], parallel: int, report=print) -> dict[Path,
     return codes
 
 
+def threads_per_run(parallel: int) -> int:
+    """Torch threads each trainer may use when ``parallel`` graphs run side by side: torch's
+    threads spin while they wait, and two trainers with a thread per core each on 2 cores
+    took 67-195 s a round instead of ~20."""
+    return max(1, (os.cpu_count() or 1) // max(1, parallel))
+
+
 def finished(folder: Path, rounds: int) -> bool:
     """A run folder whose trainer wrote ``rounds`` rounds (kept when a run is resumed)."""
     path = Path(folder) / "metrics.jsonl"

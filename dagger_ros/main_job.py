@@ -34,8 +34,9 @@ def run_seeds(args) -> int:
 
     out = Path(args.runs) / (args.name or experiment.default_name(args.task))
     config = args.config or f"sim_dagger_{args.task}"
-    runs, todo = experiment.prepare_seeds(config, out, args.seeds,
-                                          trainer=trainer_overrides(args))
+    runs, todo = experiment.prepare_seeds(
+        config, out, args.seeds,
+        trainer={**trainer_overrides(args), "threads": experiment.threads_per_run(args.parallel)})
     trainer = runs[0].trainer
     method = describe_method(runs[0].graph["supervisor"], trainer)
     print(f"dagger-ros sim: {method.title}; task '{trainer.task}', {args.seeds} seeds side "

@@ -238,7 +238,7 @@ def write_seed_report(path: Path, task: str, method: Method, rows: list[dict],
             f"| {'-' if rate is None else f'{100 * rate:.0f}%'} |")
     lines = [f"# {name} run: task '{task}', {seeds} seeds", "", f"Method: {method.title}.", "",
              f"Each round: the mean over {seeds} seeds (each collects its own episodes and "
-             f"trains with its own randomness) ± the 95% interval of the mean (Student's t), "
+             f"trains with its own randomness) [the 95% interval of the mean, Student's t], "
              f"and the range; success of the policy alone on {eval_episodes} held-out "
              f"seeds. BC: per seed, trained on the labels of expert-only rollouts at that "
              f"seed's label counts. Expert success {expert_rate:.0%}.", "", *table, ""]

@@ -3,7 +3,8 @@
 A method run with N seeds gives N learning curves (round by round: expert labels, success
 on the held-out evaluation seeds, intervention rate). Their mean is reported with a 95%
 confidence interval of the mean (Student's t with N - 1 degrees of freedom: with 3 seeds
-it is mean +- 4.30 x std / sqrt 3, wide on purpose) and the range seen.
+it is mean +- 4.30 x std / sqrt 3, wide on purpose; shown clipped to 0-100%) and the
+range seen.
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ def success_at_budget(runs: list[list[dict]], budget: float) -> dict:
 
 
 def fmt_ci(mean: float, half: float) -> str:
-    """'85% ± 12' (percentage points), or '-'."""
+    """'85% [73-97]': the mean and its 95% interval in percent, clipped to 0-100; '-'."""
     if mean is None or math.isnan(mean):
         return "-"
-    return (f"{100 * mean:.0f}% ± {100 * half:.0f}" if round(100 * half) >= 1
-            else f"{100 * mean:.0f}%")
+    if round(100 * half) < 1:
+        return f"{100 * mean:.0f}%"
+    low, high = max(0.0, mean - half), min(1.0, mean + half)
+    return f"{100 * mean:.0f}% [{100 * low:.0f}-{100 * high:.0f}]"

@@ -159,10 +159,17 @@ class MujocoBridge(Node):
             return (f"waiting for {self.config.wait_for_subscribers} subscribers of "
                     f"{observation}, {listening} so far")
         if self.config.wait_for_nodes:
-            names = {info.node_name for info in self.get_subscriptions_info_by_topic(observation)}
-            missing = [n for n in self.config.wait_for_nodes if n not in names]
+            infos = self.get_subscriptions_info_by_topic(observation)
+            missing = [n for n in self.config.wait_for_nodes
+                       if n not in {info.node_name for info in infos}]
             if missing:
                 return f"waiting for {', '.join(missing)} to subscribe {observation}"
+            # discovered is not matched: a reliable sample written before this writer has
+            # matched a reader never reaches it (the recorder missed an episode's first
+            # frame that way once the graph ran ~900 steps/s)
+            if listening < len(infos):
+                return (f"waiting for {observation}'s {len(infos)} subscribers to match, "
+                        f"{listening} so far")
         if self.config.wait_for_expert and self.pub_true.get_subscription_count() == 0:
             return ("waiting for the expert to listen on "
                     f"{topics.EXPERT_OBSERVATION.name}")

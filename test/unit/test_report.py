@@ -83,7 +83,7 @@ def test_the_main_job_over_seeds_reports_means_intervals_and_ranges(tmp_path, mo
     assert main_job.run(args) == 0
     report = (tmp_path / "s" / "report.md").read_text()
     assert "# DAgger run: task 'drive', 3 seeds" in report
-    assert "| 1 | 2,100 (2,000-2,200) | 70% ± 25 (60-80%) | 10% | 25% |" in report
+    assert "| 1 | 2,100 (2,000-2,200) | 70% [45-95] (60-80%) | 10% | 25% |" in report
     assert (tmp_path / "s" / "learning_curve.png").stat().st_size > 10_000
     assert sorted(p.name for p in (tmp_path / "s").glob("seed_*")) == \
         ["seed_0", "seed_1", "seed_2"]

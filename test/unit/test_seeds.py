@@ -35,4 +35,5 @@ def test_success_at_a_budget_counts_only_seeds_within_it():
             [{"labels": 250, "success_rate": 0.4}]]
     at = success_at_budget(runs, 200)
     assert at["per_seed"] == [0.2, None] and at["seeds_within"] == 1 and at["mean"] == 0.2
-    assert fmt_ci(0.85, 0.12) == "85% ± 12" and fmt_ci(0.5, 0.0) == "50%"
+    assert fmt_ci(0.85, 0.12) == "85% [73-97]" and fmt_ci(0.5, 0.0) == "50%"
+    assert fmt_ci(0.17, 2.12) == "17% [0-100]"  # two seeds: t = 12.7
