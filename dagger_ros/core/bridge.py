@@ -94,6 +94,14 @@ class BridgeConfig(SensorNoiseConfig):
                                   "/dagger/expert_observation before an episode starts.")
     republish_period: float = param(0.5, "lockstep: re-send the waiting observation after "
                                     "this long (s) without an answer, for late joiners.")
+    cameras: list[str] = param([], "exposes: hardware: MJCF cameras published as a camera "
+                               "driver does, on /camera/<name>/image_raw (sensor_msgs/Image, "
+                               "rgb8, camera_width x camera_height, at camera_rate_hz). With "
+                               "exposes: dagger the task's own cameras are published with "
+                               "each observation instead.")
+    camera_width: int = param(96, "Width (pixels) of the images of 'cameras'.")
+    camera_height: int = param(96, "Height (pixels) of the images of 'cameras'.")
+    camera_rate_hz: float = param(30.0, "Rate of the images of 'cameras' (real time).")
     in_process: list[str] = param([], "Lockstep simulation only: nodes run inside the "
                                   "bridge's process, on one executor (rclpy's EventsExecutor "
                                   "unless DAGGER_ROS_EXECUTOR says otherwise), among expert, "
@@ -121,7 +129,15 @@ class BridgeConfig(SensorNoiseConfig):
         if self.stale_command not in STALE_RULES:
             raise ConfigError(f"'stale_command' must be one of {STALE_RULES}, got "
                               f"'{self.stale_command}'")
-        for key in ("control_rate_hz", "command_timeout", "republish_period"):
+        if self.cameras and self.exposes != "hardware":
+            raise ConfigError("'cameras' is for exposes: hardware; with exposes: dagger the "
+                              f"task's own cameras are published (task '{self.task}' has "
+                              f"{list(task_class(self.task).cameras) or 'none'})")
+        for key in ("camera_width", "camera_height"):
+            if not 8 <= getattr(self, key) <= 4096:
+                raise ConfigError(f"'{key}' must be 8-4096 pixels, got {getattr(self, key)}")
+        for key in ("control_rate_hz", "command_timeout", "republish_period",
+                    "camera_rate_hz"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"'{key}' must be positive, got {getattr(self, key)}")
         for key in ("episodes", "max_episode_steps", "wait_for_subscribers"):

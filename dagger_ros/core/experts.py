@@ -134,7 +134,7 @@ class DriveStanleyExpert(Expert):
         return np.clip(np.array([speed, yaw_rate]), self._low, self._high)
 
 
-EXPERTS: dict[str, type[Expert]] = {"reach": ReachIKExpert,
+EXPERTS: dict[str, type[Expert]] = {"reach": ReachIKExpert, "reach_camera": ReachIKExpert,
                                      "reach_position": ReachIKPositionExpert,
                                      "drive": DriveStanleyExpert}
 

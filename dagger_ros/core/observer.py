@@ -24,6 +24,7 @@ import uuid
 import numpy as np
 
 from dagger_ros.core.config import ConfigError, SchedulingConfig, param
+from dagger_ros.core.images import ImageError, decode
 from dagger_ros.core.profile import ObservationField, RobotProfile
 from dagger_ros.core.records import (
     EpisodeEnd,
@@ -152,6 +153,41 @@ class ObservationBuilder:
         self.topics = {f.topic: f.type for f in self.fields}
         self.newest: dict[str, tuple[int, object]] = {}
         self.checked: set[str] = set()
+        # cameras: decoded when they arrive (the tick only picks the newest)
+        self.images = {i.topic: i for i in profile.images}
+        self.topics.update({i.topic: i.type for i in profile.images})
+        self.newest_image: dict[str, tuple[int, np.ndarray]] = {}
+        self.image_errors: dict[str, str] = {}
+
+    def image(self, topic: str, msg) -> str | None:
+        """A camera's message arrived: decoded and kept as the newest, or the reason it
+        cannot be used (wrong size or encoding, corrupt), which then stands for the camera
+        until a good image comes (no observation meanwhile)."""
+        try:
+            pixels = decode(msg, self.images[topic], topic)
+        except ImageError as exc:
+            self.image_errors[topic] = str(exc)
+            return str(exc)
+        self.image_errors.pop(topic, None)
+        self.newest_image[topic] = (stamp_ns(msg), pixels)
+        return None
+
+    def build_images(self, now_ns: int) -> tuple[dict | None, str | None]:
+        """({name: pixels}, None) for the tick at ``now_ns``, or (None, why not) naming the
+        topic: a camera never heard, stopped (older than its max_age) or sending images that
+        cannot be used."""
+        out = {}
+        for topic, spec in self.images.items():
+            if topic in self.image_errors:
+                return None, self.image_errors[topic]
+            got = self.newest_image.get(topic)
+            if got is None:
+                return None, f"no image on {topic} yet"
+            age = (now_ns - got[0]) / 1e9
+            if age > spec.max_age:
+                return None, f"{topic} is {age:.3f} s old (max_age {spec.max_age:g} s)"
+            out[spec.name] = got[1]
+        return out, None
 
     def message(self, topic: str, msg) -> None:
         """A message arrived; the first one of each topic is checked against the profile."""
@@ -184,7 +220,8 @@ class ObservationBuilder:
         return np.concatenate(parts), None
 
     def never_heard(self) -> list[str]:
-        return [t for t in self.topics if t not in self.newest]
+        return [t for t in self.topics if t not in self.newest and t not in self.newest_image
+                and t not in self.image_errors]
 
 
 class OperatorEpisodes:

@@ -10,6 +10,9 @@ One YAML file (not a ROS parameter file) says:
   group (the robot itself: LeRobot's observation.state) or ``environment`` (the task:
   observation.environment_state). A simulator that publishes the learner's observation
   itself (the lockstep bridge) names its fields with ``source: simulator``;
+- ``images``: cameras, each ``name`` (observation.images.<name>), ``width`` and
+  ``height`` (pixels), from a sensor_msgs/Image or CompressedImage ``topic`` with a
+  ``max_age`` (or ``source: simulator``);
 - ``action``: the command interface (``velocity`` or ``position``: a ros2_control forward
   controller's std_msgs/Float64MultiArray; ``trajectory``: a single-point
   trajectory_msgs/JointTrajectory; ``twist`` / ``twist_stamped``: geometry_msgs on
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from dagger_ros.core.config import ConfigError, load_yaml
+from dagger_ros.core.images import IMAGE_TYPES, ImageField
 
 GROUPS = ("state", "environment")
 JOINT_FIELDS = ("position", "velocity", "effort")
@@ -98,6 +102,8 @@ class RobotProfile:
     observation: tuple[ObservationField, ...]
     action: ActionSpec
     source: str = ""  # the file it was read from
+    #: cameras: observation.images.<name>, each joined to its tick by stamp like a field
+    images: tuple[ImageField, ...] = ()
 
     @property
     def observation_names(self) -> list[str]:
@@ -300,10 +306,40 @@ def _action(data: Any, source: str) -> ActionSpec:
                       trajectory_time)
 
 
+def _image(data: Any, index: int, source: str) -> ImageField:
+    where = f" (in images[{index}], file {source})"
+    r = _Reader(data, where, ("name", "topic", "type", "width", "height", "max_age",
+                              "source"))
+    name = r.get("name", str)
+    if not name.isidentifier():
+        raise ConfigError(f"'name' must be a plain name such as wrist or front (it becomes "
+                          f"observation.images.<name>), got {name!r}{where}")
+    size = {}
+    for key in ("width", "height"):
+        size[key] = r.get(key, int)
+        if not 8 <= size[key] <= 4096:
+            raise ConfigError(f"'{key}' must be 8-4096 pixels, got {size[key]}{where}")
+    if r.get("source", str, "topic") == SIMULATOR:
+        return ImageField(name, size["width"], size["height"])
+    topic = r.get("topic", str)
+    if not topic.startswith("/"):
+        raise ConfigError(f"'topic' must be an absolute name such as "
+                          f"/camera/color/image_raw, got {topic!r}{where}")
+    kind = _type_name(r.get("type", str), where)
+    if kind not in IMAGE_TYPES:
+        raise ConfigError(f"'type' of an image must be sensor_msgs/Image or "
+                          f"sensor_msgs/CompressedImage, got {kind!r}{where}")
+    max_age = r.get("max_age", float)
+    if max_age <= 0:
+        raise ConfigError(f"'max_age' must be positive, got {max_age}{where}")
+    return ImageField(name, size["width"], size["height"], topic, kind, max_age)
+
+
 def profile_from_mapping(data: Any, source: str) -> RobotProfile:
     """Validate a profile mapping (``source`` names the file in every error)."""
     where = f" (file {source})"
-    r = _Reader(data, where, ("robot", "control_rate_hz", "observation", "action"))
+    r = _Reader(data, where, ("robot", "control_rate_hz", "observation", "action",
+                              "images"))
     robot = r.get("robot", str)
     rate = r.get("control_rate_hz", float)
     if rate <= 0:
@@ -314,7 +350,15 @@ def profile_from_mapping(data: Any, source: str) -> RobotProfile:
     fields = tuple(_field(e, i, source) for i, e in enumerate(entries))
     if len({f.from_simulator for f in fields}) > 1:
         raise ConfigError(f"'observation' mixes simulator fields with topic fields{where}")
-    profile = RobotProfile(robot, rate, fields, _action(r.get("action", dict), source), source)
+    images = tuple(_image(e, i, source) for i, e in enumerate(r.get("images", list, [])))
+    image_names = [i.name for i in images]
+    if len(set(image_names)) != len(image_names):
+        raise ConfigError(f"'images' names a camera twice: {image_names}{where}")
+    if any(bool(i.topic) == fields[0].from_simulator for i in images):
+        raise ConfigError(f"'images' must come from topics when the observation does, and "
+                          f"from the simulator when it does{where}")
+    profile = RobotProfile(robot, rate, fields, _action(r.get("action", dict), source), source,
+                           images)
     names = profile.observation_names
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -349,8 +393,10 @@ def task_profile(task: str, controller_name: str = "forward_velocity_controller"
         interface = "position" if sim.command_kind == "joint_position" else "velocity"
         action = ActionSpec(interface, f"/{controller_name}/commands", tuple(sim.action_names),
                             joints, tuple(low), tuple(high), ())
+    images = tuple(ImageField(name, sim.camera_size[0], sim.camera_size[1])
+                   for name in sim.cameras)
     return RobotProfile(sim.name, 50.0, tuple(f for f in fields if f.names), action,
-                        f"task '{task}'")
+                        f"task '{task}'", images)
 
 
 def node_profile(profile: str, task: str, controller_name: str = "forward_velocity_controller"

@@ -70,7 +70,8 @@ class ExpertNode(Node):
     def on_observation(self, msg) -> None:
         try:
             obs = Observation.decode(topics.EXPERT_OBSERVATION.read(msg),
-                                     self.task.observation_size, topics.EXPERT_OBSERVATION.name)
+                                     len(self.task.privileged_names),
+                                     topics.EXPERT_OBSERVATION.name)
         except RecordError as exc:
             self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
             return

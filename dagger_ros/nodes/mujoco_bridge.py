@@ -30,6 +30,7 @@ from sensor_msgs.msg import JointState
 
 from dagger_ros.core.bridge import BridgeConfig, CommandSlot, SimBridge
 from dagger_ros.core.hardware_sim import HardwareSim
+from dagger_ros.core.images import ImageField, SimCameras
 from dagger_ros.core.records import (
     Command,
     Observation,
@@ -56,6 +57,11 @@ class MujocoBridge(Node):
             task.command_kind, self.config.controller_name)
         self.pub_obs = topics.publisher(self, topics.OBSERVATION)
         self.pub_true = topics.publisher(self, topics.EXPERT_OBSERVATION)
+        # the task's cameras: an image per observation, each on its own topic
+        self.cameras = self.make_cameras(task, [ImageField(n, *task.camera_size)
+                                                for n in task.cameras])
+        self.pub_images = {name: topics.publisher(self, topics.observation_image(name))
+                           for name in task.cameras}
         self.pub_joints = topics.publisher(self, topics.JOINT_STATES)
         self.pub_state = topics.publisher(self, topics.TASK_STATE)
         self.pub_target = topics.publisher(self, topics.TASK_TARGET)
@@ -97,11 +103,35 @@ class MujocoBridge(Node):
                                  topics.COMMAND.qos)
         topics.service(self, topics.SCENE_RESET, self.on_scene_reset)
         self.create_timer(1.0 / c.control_rate_hz, self.on_hardware_tick)
+        self.cameras = self.make_cameras(self.hardware.task, [
+            ImageField(n, c.camera_width, c.camera_height) for n in c.cameras])
+        self.pub_images = {n: topics.publisher(self, topics.camera_image(n)) for n in c.cameras}
+        if c.cameras:
+            self.create_timer(1.0 / c.camera_rate_hz, self.on_camera_tick)
         self.get_logger().info(
             f"hardware-shaped '{c.task}' arm at {c.control_rate_hz:g} Hz: /joint_states, "
             f"{topics.TOOL_POSE.name}, {topics.TARGET.name}, {topics.TARGET_OFFSET.name}; "
             f"commands on "
             f"{self.command_topic}; model {self.hardware.task.model_path}")
+
+    def make_cameras(self, task, fields) -> SimCameras | None:
+        if not fields:
+            return None
+        try:
+            return SimCameras(task.model, fields, {})
+        except ValueError as exc:
+            from dagger_ros.core.config import ConfigError
+
+            raise ConfigError(f"'cameras': {exc} ({task.model_path})") from None
+
+    def publish_images(self, data, stamp_ns: int, frame: str) -> None:
+        for name, pixels in self.cameras.render(data).items():
+            self.pub_images[name].publish(convert.image(pixels, stamp_ns, frame))
+
+    def on_camera_tick(self) -> None:
+        """A camera driver: the newest rendered frame, stamped when it was taken."""
+        self.publish_images(self.hardware.task.data, self.get_clock().now().nanoseconds,
+                            "camera")
 
     def on_hardware_command(self, msg) -> None:
         try:
@@ -216,12 +246,15 @@ class MujocoBridge(Node):
             self.pub_joints.publish(joints)
         if self.pub_state.get_subscription_count() or self.pub_target.get_subscription_count():
             self.publish_task_state(stamp)
-        names = task.observation_names
         # the privileged (noise-free) vector first, so a scripted expert has it in time
         self.pub_true.publish(topics.EXPERT_OBSERVATION.message(
-            Observation(sim.clock_ns, sim.label, task.true_observation()).encode(names)))
+            Observation(sim.clock_ns, sim.label, task.true_observation()).encode(
+                task.privileged_names)))
+        if self.cameras is not None:  # before the observation, which completes the set
+            self.publish_images(task.data, sim.clock_ns, sim.label)
         self.pub_obs.publish(topics.OBSERVATION.message(
-            Observation(sim.clock_ns, sim.label, self.observation).encode(names)))
+            Observation(sim.clock_ns, sim.label, self.observation).encode(
+                task.observation_names)))
         self.waiting = self.lockstep
         self.last_sent = time.monotonic()
 

@@ -30,7 +30,7 @@ from dagger_ros.core.observer import (
 )
 from dagger_ros.core.profile import load_profile
 from dagger_ros.core.records import Observation, OperatorEventKind, RecordError
-from dagger_ros.ros import qos, topics
+from dagger_ros.ros import convert, qos, topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import EXIT_CONFIG, run_node
 
@@ -55,8 +55,11 @@ class ObserverNode(Node):
                                          self.config.episode_timeout)
         for topic, kind in self.builder.topics.items():
             cls = message_type(kind, topic, self.profile.source)
-            self.create_subscription(cls, topic, lambda m, t=topic: self.on_input(t, m),
+            callback = self.on_image if topic in self.builder.images else self.on_input
+            self.create_subscription(cls, topic, lambda m, t=topic, c=callback: c(t, m),
                                      qos.SENSOR)
+        self.pub_images = {i.name: topics.publisher(self, topics.observation_image(i.name))
+                           for i in self.profile.images}
         self.pub_obs = topics.publisher(self, topics.OBSERVATION)
         self.pub_event = topics.publisher(self, topics.EPISODE_EVENT)
         topics.subscribe(self, topics.OPERATOR_EVENT, self.on_operator_event)
@@ -81,6 +84,12 @@ class ObserverNode(Node):
             self.get_logger().error(f"{exc}; stopping (profile {self.profile.source})")
             raise SystemExit(EXIT_CONFIG) from None
 
+    def on_image(self, topic: str, msg) -> None:
+        why = self.builder.image(topic, msg)
+        if why is not None:
+            self.get_logger().error(f"{why}; no observation until a good image comes",
+                                    throttle_duration_sec=2.0)
+
     def check_inputs(self) -> None:
         missing = self.builder.never_heard()
         if missing:
@@ -96,8 +105,14 @@ class ObserverNode(Node):
         if values is None:
             self.get_logger().warning(f"no observation: {why}", throttle_duration_sec=2.0)
             return
+        images, why = self.builder.build_images(now)
+        if images is None:
+            self.get_logger().warning(f"no observation: {why}", throttle_duration_sec=2.0)
+            return
         label, events = self.episodes.observation_label(now)
         self.announce(events)
+        for name, pixels in images.items():  # before the observation, which completes it
+            self.pub_images[name].publish(convert.image(pixels, now, label))
         self.pub_obs.publish(topics.OBSERVATION.message(
             Observation(now, label, values).encode(self.profile.observation_names)))
 

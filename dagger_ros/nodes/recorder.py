@@ -5,17 +5,28 @@ episode (LeRobot API, closed and committed at once) with its provenance; announc
 saved episode on /dagger/recorder/saved (JSON provenance record). Stopped by Ctrl-C or
 SIGTERM, it saves the episode in progress (its frames so far) with the outcome
 "interrupted". The logic is core/recording/recorder.py's RecorderCore.
+
+With cameras in the profile it also takes /dagger/observation/image/<name> and stores each
+camera as a LeRobot video feature. The callbacks only take messages in: joining frames,
+saving episodes and encoding video run on one worker thread, in arrival order, so a save
+(video encoding takes ~0.5 s per 150 frames) never holds up the thread that takes frames.
 """
 
 from __future__ import annotations
 
+import os
+import queue
+import signal
+import threading
+
 from rclpy.node import Node
 
 from dagger_ros.core.config import ConfigError
+from dagger_ros.core.images import ImageError, decode_raw
 from dagger_ros.core.profile import node_profile
 from dagger_ros.core.recording import DatasetError, DatasetWriter, RecorderConfig, RecorderCore
 from dagger_ros.core.records import Observation, RecordError
-from dagger_ros.ros import qos, topics
+from dagger_ros.ros import convert, qos, topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
 
@@ -34,7 +45,8 @@ class RecorderNode(Node):
                                    profile.observation_names,
                                    profile.action_names, robot_type=profile.robot,
                                    log=self.get_logger().warning,
-                                   environment_names=profile.environment_names)
+                                   environment_names=profile.environment_names,
+                                   images=profile.images)
         except DatasetError as exc:
             raise ConfigError(f"'dataset_root': {exc}") from None
         self.core = RecorderCore(writer, self.config.task_description, self.get_logger(),
@@ -44,8 +56,41 @@ class RecorderNode(Node):
         topics.subscribe(self, topics.OBSERVATION, self.on_observation, qos.EVERY_SAMPLE)
         topics.subscribe(self, topics.DECISION, self.on_decision, qos.EVERY_SAMPLE)
         topics.subscribe(self, topics.EPISODE_EVENT, self.on_event)
+        for spec in profile.images:
+            topic = topics.observation_image(spec.name)
+            topics.subscribe(self, topic, lambda m, s=spec, t=topic.name: self.on_image(s, t, m),
+                             qos.EVERY_SAMPLE)
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.worker = threading.Thread(target=self.work, name="recorder-writer", daemon=True)
+        self.worker.start()
         self.get_logger().info(f"recording to {self.config.dataset_root} "
-                               f"({writer.episodes} episodes already there)")
+                               f"({writer.episodes} episodes already there"
+                               + (f"; cameras {', '.join(i.name for i in profile.images)})"
+                                  if profile.images else ")"))
+
+    def work(self) -> None:
+        """The worker: every record in arrival order through the core (joins, saves)."""
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            handler, args = job
+            try:
+                self.announce(handler(*args))
+            except Exception as exc:  # a bug, not bad input: stop; close() saves the rest
+                self.get_logger().error(f"recorder failed: {type(exc).__name__}: {exc}; "
+                                        "stopping (what is complete is saved on the way out)")
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    def on_image(self, spec, topic: str, msg) -> None:
+        try:
+            pixels = decode_raw(msg, spec, topic)
+        except ImageError as exc:
+            self.get_logger().error(f"{exc}; not recorded", throttle_duration_sec=1.0)
+            return
+        self.jobs.put((self.core.image, (spec.name, convert.stamp_to_ns(msg.header.stamp),
+                                         msg.header.frame_id, pixels)))
 
     def on_observation(self, msg) -> None:
         try:
@@ -54,7 +99,7 @@ class RecorderNode(Node):
         except RecordError as exc:
             self.get_logger().error(f"{exc}; not recorded", throttle_duration_sec=1.0)
             return
-        self.announce(self.core.observation(obs))
+        self.jobs.put((self.core.observation, (obs,)))
 
     def on_decision(self, msg) -> None:
         self.take(topics.DECISION, msg, self.core.decision)
@@ -68,7 +113,7 @@ class RecorderNode(Node):
         except RecordError as exc:
             self.get_logger().error(f"{exc}; not recorded", throttle_duration_sec=1.0)
             return
-        self.announce(handler(record))
+        self.jobs.put((handler, (record,)))
 
     def announce(self, saved) -> None:
         if self.context.ok():  # on the way out (close) nobody is told any more
@@ -76,6 +121,9 @@ class RecorderNode(Node):
                 self.pub_saved.publish(topics.RECORDER_SAVED.message(record))
 
     def close(self) -> None:
+        """Everything taken in is joined and saved first, then the episode in progress."""
+        self.jobs.put(None)
+        self.worker.join()
         self.core.close()
 
 

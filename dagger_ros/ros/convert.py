@@ -15,7 +15,7 @@ import time
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Twist
-from sensor_msgs.msg import JointState
+from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
 
 from dagger_ros.core.records import StampedVector
@@ -53,6 +53,17 @@ def stamped_vector(msg: JointState) -> StampedVector:
     """The stamped vector a JointState carries (values stay array-like, unconverted)."""
     return StampedVector(stamp_to_ns(msg.header.stamp), msg.header.frame_id, msg.name,
                          msg.position, msg.velocity, msg.effort)
+
+
+def image(pixels: np.ndarray, stamp_ns: int, frame: str) -> Image:
+    """An RGB uint8 image (height x width x 3) as a sensor_msgs/Image, rgb8."""
+    msg = Image()
+    msg.header.stamp = ns_to_stamp(stamp_ns)
+    msg.header.frame_id = frame
+    msg.height, msg.width = int(pixels.shape[0]), int(pixels.shape[1])
+    msg.encoding, msg.is_bigendian, msg.step = "rgb8", 0, int(pixels.shape[1]) * 3
+    msg.data = np.ascontiguousarray(pixels, np.uint8).tobytes()
+    return msg
 
 
 def float_array(values) -> Float64MultiArray:

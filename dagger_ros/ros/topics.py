@@ -15,7 +15,7 @@ from typing import Any
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PointStamped, PoseStamped
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import JointState, Joy
+from sensor_msgs.msg import Image, JointState, Joy
 from std_msgs.msg import Bool, String
 from std_srvs.srv import SetBool, Trigger
 
@@ -59,6 +59,19 @@ POLICY_ACTION = Topic("/dagger/policy/action", JointState, qos.STREAM)
 #: the command for one observation, stamped with it (the lockstep simulator pairs by it)
 COMMAND = Topic("/dagger/command", JointState, qos.STREAM)
 DECISION = Topic("/dagger/decision", String, qos.STREAM, records.DecisionRecord)
+
+
+def observation_image(name: str) -> Topic:
+    """/dagger/observation/image/<name>: camera ``name``'s image of an observation (rgb8,
+    the observation's stamp and frame label), published just before the observation."""
+    return Topic(f"/dagger/observation/image/{name}", Image, qos.STREAM)
+
+
+def camera_image(name: str) -> Topic:
+    """What a camera driver publishes, as the hardware-shaped simulator does."""
+    return Topic(f"/camera/{name}/image_raw", Image, qos.SENSOR)
+
+
 # -- episodes, rounds and what each node runs ----------------------------------------------
 EPISODE_EVENT = Topic("/episode/event", String, qos.EVENTS, records.decode_episode_event)
 #: volatile: a late joiner must never replay an old "start" or "end"

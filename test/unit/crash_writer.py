@@ -1,9 +1,10 @@
 """Child process for test_dataset_crash.py: writes episodes, then dies by SIGKILL at a
 chosen point inside the next episode's write (or fails it with a real OS error).
 
-    python crash_writer.py ROOT BEFORE POINT
+    python crash_writer.py ROOT BEFORE POINT [camera]
 
-BEFORE episodes are written normally, then POINT is armed and one more is written.
+BEFORE episodes are written normally, then POINT is armed and one more is written. With
+``camera``, every frame also has a 64x64 image, stored as a video feature.
 """
 
 import json
@@ -15,20 +16,23 @@ from pathlib import Path
 
 import numpy as np
 
+from dagger_ros.core.images import ImageField
 from dagger_ros.core.recording import DatasetWriteError, DatasetWriter, Frame
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sample_records import decision, end  # noqa: E402
 
 OBS, ACT = ["a", "b", "c"], ["u", "v"]
+CAMERA = ImageField("cam", 64, 64)
 
 
-def frames(episode: int, steps: int, base: int) -> list[Frame]:
+def frames(episode: int, steps: int, base: int, camera: bool = False) -> list[Frame]:
     out = []
     for s in range(steps):
         record = decision(base + s, expert_action=[float(s), 1.0], beta=1.0,
                           label=f"{episode}:{s}")
-        out.append(Frame(base + s, episode, s, np.full(3, s, float), record))
+        images = {"cam": np.full(CAMERA.shape, (s * 7) % 256, np.uint8)} if camera else {}
+        out.append(Frame(base + s, episode, s, np.full(3, s, float), record, images))
     return out
 
 
@@ -87,6 +91,23 @@ def arm(point: str) -> None:
             original_replace(src, dst)
 
         os.replace = replace
+    elif point in ("video_encoding", "video_moved"):
+        original_save = dw.DatasetWriter._save_episode_video
+
+        def save_episode_video(self, video_key, episode_index, temp_path=None):
+            if point == "video_encoding":  # half the episode's video file, then the kill
+                path = self._encode_temporary_episode_video(video_key, episode_index)
+                data = path.read_bytes()
+                target = self._root / self._meta.video_path.format(
+                    video_key=video_key, chunk_index=0, file_index=episode_index)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data[: len(data) // 2])
+                die()
+            out = original_save(self, video_key, episode_index, temp_path)
+            die()  # the video is in place; the episode's metadata is not
+            return out
+
+        dw.DatasetWriter._save_episode_video = save_episode_video
     elif point == "file_too_large":  # a real OS error from the kernel, like a full disk
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, resource.RLIM_INFINITY))
@@ -96,14 +117,18 @@ def arm(point: str) -> None:
 
 def main() -> None:
     root, before, point = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    writer = DatasetWriter(root, "local/crash", 50, OBS, ACT)
+    camera = sys.argv[4:] == ["camera"]
+    writer = DatasetWriter(root, "local/crash", 50, OBS, ACT, images=[CAMERA] if camera else ())
     start = writer.episodes
     for e in range(start, start + before):
-        writer.write_episode(frames(e, 20 + e, 10_000 * e), end(e, e, "success", 20 + e), "t")
+        writer.write_episode(frames(e, 20 + e, 10_000 * e, camera),
+                             end(e, e, "success", 20 + e), "t")
     arm(point)
     e = start + before
+    steps = 60 if camera else 3000
     try:
-        writer.write_episode(frames(e, 3000, 10_000 * e), end(e, e, "success", 3000), "t")
+        writer.write_episode(frames(e, steps, 10_000 * e, camera),
+                             end(e, e, "success", steps), "t")
     except DatasetWriteError as exc:
         resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
         print(f"WRITE ERROR: {exc}", flush=True)

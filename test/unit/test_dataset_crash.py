@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dagger_ros.core.images import ImageField
 from dagger_ros.core.recording import (
     PROVENANCE_FILE,
     DatasetError,
@@ -23,8 +24,8 @@ POINTS = ["data_written", "episode_meta_written", "info_torn", "before_stats", "
           "provenance_torn", "commit"]
 
 
-def run_child(root, before, point):
-    return subprocess.run([sys.executable, str(CHILD), str(root), str(before), point],
+def run_child(root, before, point, *extra):
+    return subprocess.run([sys.executable, str(CHILD), str(root), str(before), point, *extra],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -103,3 +104,32 @@ def test_provenance_file_is_cut_back_to_committed_lines(tmp_path):
     assert run_child(root, 1, "commit").returncode == -9
     DatasetWriter(root, "local/crash", 50, OBS, ACT)
     assert len((root / PROVENANCE_FILE).read_text().splitlines()) == 1
+
+
+CAMERA_POINTS = ["video_encoding", "video_moved", "commit"]
+
+
+@pytest.mark.parametrize("point", CAMERA_POINTS)
+def test_sigkill_during_video_encoding_loses_only_that_episode(tmp_path, point):
+    """With a camera: a kill while the episode's video is encoded (half a file in place),
+    after it is moved into videos/, or before the commit loses that episode alone; the
+    saved episodes' frames and videos decode, and the next episode appends."""
+    root = tmp_path / "ds"
+    result = run_child(root, 2, point, "camera")
+    assert result.returncode == -9, result.stdout + result.stderr
+    logged = []
+    writer = DatasetWriter(root, "local/crash", 50, OBS, ACT, log=logged.append,
+                           images=[ImageField("cam", 64, 64)])
+    assert writer.episodes == 2
+    check_intact(root, 2)
+    if point != "commit":
+        assert any("videos/" in line and "torn/" in line for line in logged), logged
+    dataset = open_dataset(root, "local/crash")
+    last = dataset[dataset.meta.total_frames - 1]["observation.images.cam"]
+    assert tuple(last.shape) == (3, 64, 64)
+    # frame s of an episode is grey level 7*s: the video decodes to the frame it was given
+    assert abs(float(last.mean()) * 255 - 7 * 20) < 6
+    writer.close()
+    assert run_child(root, 1, "commit", "camera").returncode == -9
+    DatasetWriter(root, "local/crash", 50, OBS, ACT, images=[ImageField("cam", 64, 64)])
+    check_intact(root, 3)

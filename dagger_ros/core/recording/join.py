@@ -21,17 +21,28 @@ class Frame:
     step: int
     observation: np.ndarray
     decision: DecisionRecord
+    #: the cameras' images of this observation, by name (none without cameras)
+    images: dict = dataclasses.field(default_factory=dict)
 
 
 class FrameJoiner:
     """Pairs observations and decisions that carry the same stamp; either may come first.
-    Re-sent observations (same stamp) are joined once."""
+    Re-sent observations (same stamp) are joined once. With ``cameras``, a frame also waits
+    for each camera's image of that stamp."""
 
-    def __init__(self, topic: str = "/dagger/observation"):
+    def __init__(self, topic: str = "/dagger/observation", cameras=()):
         self.topic = topic
+        self.cameras = tuple(cameras)
         self.observations: dict[int, tuple[str, np.ndarray]] = {}
         self.decisions: dict[int, DecisionRecord] = {}
+        self.images: dict[int, dict[str, np.ndarray]] = {}
         self.joined: set[int] = set()
+
+    def add_image(self, name: str, stamp_ns: int, pixels: np.ndarray) -> Frame | None:
+        if stamp_ns in self.joined:
+            return None
+        self.images.setdefault(stamp_ns, {})[name] = pixels
+        return self._try(stamp_ns)
 
     def add_observation(self, stamp_ns: int, label: str, values: np.ndarray) -> Frame | None:
         if stamp_ns in self.joined:
@@ -46,17 +57,19 @@ class FrameJoiner:
         return self._try(decision.stamp_ns)
 
     def _try(self, stamp: int) -> Frame | None:
-        if stamp in self.observations and stamp in self.decisions:
+        if stamp in self.observations and stamp in self.decisions and \
+                len(self.images.get(stamp, ())) == len(self.cameras):
             label, values = self.observations.pop(stamp)
             episode, step = parse_frame(label, self.topic)
             self.joined.add(stamp)
-            return Frame(stamp, episode, step, values, self.decisions.pop(stamp))
+            return Frame(stamp, episode, step, values, self.decisions.pop(stamp),
+                         self.images.pop(stamp, {}))
         return None
 
     def forget_before(self, stamp_ns: int) -> None:
         """Drop bookkeeping of stamps older than ``stamp_ns`` (a saved episode's)."""
         self.joined = {s for s in self.joined if s >= stamp_ns}
-        for table in (self.observations, self.decisions):
+        for table in (self.observations, self.decisions, self.images):
             for s in [s for s in table if s < stamp_ns]:
                 del table[s]
 

@@ -28,7 +28,8 @@ from pathlib import Path
 
 COMMIT_FILE = "meta/dagger_ros_commit.json"
 TORN_DIR = "torn"
-TRACKED_DIRS = ("data", "meta/episodes")  # files that are written once and never change
+#: files that are written once and never change (videos: one file per episode and camera)
+TRACKED_DIRS = ("data", "meta/episodes", "videos")
 
 
 class JournalError(ValueError):

@@ -78,7 +78,9 @@ def close_episode_files(dataset) -> None:
 
 
 def one_episode_per_file(dataset) -> None:
-    """Every episode in its own data file and metadata flushed at each save (which LeRobot
-    0.6 takes only at create, not at resume)."""
+    """Every episode in its own data file and video files (a file written once and never
+    rewritten, which the commit journal can list; LeRobot would otherwise re-encode the
+    previous episodes' video file to append each new one), and metadata flushed at each
+    save (which LeRobot 0.6 takes only at create, not at resume)."""
     dataset.meta._metadata_buffer_size = 1
-    dataset.meta.update_chunk_settings(data_files_size_in_mb=1e-6)
+    dataset.meta.update_chunk_settings(data_files_size_in_mb=1e-6, video_files_size_in_mb=1e-6)

@@ -33,6 +33,28 @@ def open_dataset(root: str | Path, repo_id: str = "local/dagger_ros"):
                            f"{type(exc).__name__}: {exc}") from None
 
 
+def video_frame_count(root: Path, meta, index: int, key: str) -> int:
+    """Frames in the video file holding episode ``index``'s ``key`` (the episode just
+    saved: each episode has its own file, see lerobot_shim.one_episode_per_file)."""
+    import av
+
+    episode = meta.latest_episode
+    if episode is None or int(_first(episode["episode_index"])) != index:
+        raise DatasetError(f"{root}: episode {index}'s metadata is not the latest saved")
+    path = Path(root) / meta.video_path.format(
+        video_key=key, chunk_index=int(_first(episode[f"videos/{key}/chunk_index"])),
+        file_index=int(_first(episode[f"videos/{key}/file_index"])))
+    try:
+        with av.open(str(path)) as container:
+            return sum(1 for packet in container.demux(video=0) if packet.size)
+    except (OSError, av.error.FFmpegError) as exc:
+        raise DatasetError(f"{path}: the video does not open ({exc})") from None
+
+
+def _first(value):
+    return value[0] if isinstance(value, (list, tuple, np.ndarray)) else value
+
+
 def check_features(dataset, features: dict, root: Path) -> None:
     """Refuse to append to a dataset recorded with another layout (other observation or
     action sizes, or columns of another dagger_ros version)."""

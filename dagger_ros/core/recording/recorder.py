@@ -61,7 +61,7 @@ class RecorderCore:
         #: the task string of every episode; empty: one per method and label source
         #: (task_text_for), so DAgger's and a baseline's episodes stay apart after a merge
         self.writer, self.task_text, self.robot, self.log = writer, task_text, robot, log
-        self.joiner = FrameJoiner()
+        self.joiner = FrameJoiner(cameras=[i.name for i in writer.layout.images])
         self.assembler = EpisodeAssembler()
         self.unsaved: list[tuple[list[Frame], EpisodeEnd]] = []  # left by a write error
         self.retry_blocked = False
@@ -76,6 +76,12 @@ class RecorderCore:
             return []  # taken between episodes: never recorded
         return self._take(self.joiner.add_observation(observation.stamp_ns, observation.frame,
                                                       observation.values))
+
+    def image(self, name: str, stamp_ns: int, frame: str, pixels) -> list[SavedEpisode]:
+        """Camera ``name``'s image of the observation stamped ``stamp_ns``."""
+        if frame_episode(frame) < 0:
+            return []
+        return self._take(self.joiner.add_image(name, stamp_ns, pixels))
 
     def decision(self, record: DecisionRecord) -> list[SavedEpisode]:
         if frame_episode(record.frame) < 0:

@@ -77,8 +77,10 @@ class Layout:
     (the task: targets, the road ahead) ``observation.environment_state``, the split
     LeRobot's ACT, Diffusion and TD-MPC read. A part with no element is not written."""
 
-    def __init__(self, observation_names, action_names, environment_names=()):
+    def __init__(self, observation_names, action_names, environment_names=(), images=()):
         obs, env = list(observation_names), list(environment_names)
+        #: cameras (core.images.ImageField): observation.images.<name>, stored as video
+        self.images = list(images)
         if env and obs[len(obs) - len(env):] != env:
             raise ValueError(f"the environment elements {env} must be the last elements of "
                              f"the observation {obs}")
@@ -96,6 +98,9 @@ class Layout:
             out["observation.state"] = _vector(self.state_names)
         if self.environment_names:
             out["observation.environment_state"] = _vector(self.environment_names)
+        for image in self.images:
+            out[image.key] = {"dtype": "video", "shape": image.shape,
+                              "names": ["height", "width", "channels"]}
         return out
 
     def features(self) -> dict:
@@ -150,7 +155,12 @@ class Layout:
         success = end.outcome is Outcome.SUCCESS
         for i, frame in enumerate(frames):
             last = i == len(frames) - 1
+            missing = [i.name for i in self.images if i.name not in frame.images]
+            if missing:
+                raise ValueError(f"frame {frame.episode}:{frame.step} has no image of "
+                                 f"camera(s) {', '.join(missing)}")
             yield {**self.split(frame.observation),
+                   **{i.key: frame.images[i.name] for i in self.images},
                    **self.decision_columns(frame.decision),
                    "next.reward": np.array([float(last and success)], np.float32),
                    "next.done": np.array([last]), "next.success": np.array([last and success]),

@@ -46,15 +46,19 @@ class DatasetWriter:
     commit, logging what it moved aside."""
 
     def __init__(self, root: str | Path, repo_id: str, fps: float, observation_names,
-                 action_names, robot_type: str = "", log=print, environment_names=()):
+                 action_names, robot_type: str = "", log=print, environment_names=(),
+                 images=()):
         from datasets.utils.logging import disable_progress_bar
+
+        # LeRobot encodes video with SVT-AV1, which prints ~20 lines per episode: errors only
+        os.environ.setdefault("SVT_LOG", "1")
 
         disable_progress_bar()
         patch_lerobot()
         self.root = Path(root)
         self.repo_id, self.fps, self.robot_type, self.log = repo_id, fps, robot_type, log
         try:
-            self.layout = Layout(observation_names, action_names, environment_names)
+            self.layout = Layout(observation_names, action_names, environment_names, images)
         except ValueError as exc:
             raise DatasetError(f"{self.root}: {exc}") from None
         self.features = self.layout.features()
@@ -78,18 +82,19 @@ class DatasetWriter:
 
         if self.root.exists():
             others = [p.name for p in self.root.iterdir()
-                      if p.name not in ("meta", "data", journal.TORN_DIR)]
+                      if p.name not in ("meta", "data", "videos", journal.TORN_DIR)]
             if others or (any(self.root.iterdir()) and not (self.root / "meta").exists()):
                 raise DatasetError(f"{self.root} exists and is not a LeRobot dataset (no "
                                    "meta/info.json); choose an empty or new folder")
-            for sub in ("meta", "data"):  # created just before a kill: no episode in it
+            for sub in ("meta", "data", "videos"):  # created just before a kill: no episode
                 shutil.rmtree(self.root / sub, ignore_errors=True)
         self.root.parent.mkdir(parents=True, exist_ok=True)
         staging = self.root.parent / f".{self.root.name}.creating"
         shutil.rmtree(staging, ignore_errors=True)
         dataset = LeRobotDataset.create(
             self.repo_id, fps=int(round(self.fps)), features=self.features, root=staging,
-            robot_type=self.robot_type or None, use_videos=False, metadata_buffer_size=1)
+            robot_type=self.robot_type or None, use_videos=bool(self.layout.images),
+            metadata_buffer_size=1, video_files_size_in_mb=1e-6)
         dataset.finalize()  # nothing written yet; the handle is on the staging folder
         journal.atomic_write_text(staging / CODES_FILE, json.dumps(codes_document(), indent=2))
         journal.commit(staging, [], 0)
@@ -161,6 +166,7 @@ class DatasetWriter:
                 self.dataset.add_frame(row)
             self.dataset.save_episode()
             close_episode_files(self.dataset)
+            self._check_videos(index, len(rows))
             self._append_provenance(record)
             journal.commit(self.root, self._tasks(self.dataset), index + 1)
             self.committed = journal.load_commit(self.root)
@@ -174,6 +180,20 @@ class DatasetWriter:
                 f"{self.root}: {reason}; the dataset keeps its {saved['episodes']} saved "
                 "episodes") from None
         return record
+
+    def _check_videos(self, index: int, frames: int) -> None:
+        """Every camera's video of the episode just saved holds one frame per frame
+        recorded: a dropped or extra video frame is an error (the episode is rolled back),
+        never silent."""
+        if not self.layout.images:
+            return
+        from dagger_ros.core.recording.reading import video_frame_count
+
+        for image in self.layout.images:
+            have = video_frame_count(self.root, self.dataset.meta, index, image.key)
+            if have != frames:
+                raise DatasetError(f"episode {index}: the video of {image.key} has {have} "
+                                   f"frames for {frames} recorded")
 
     def _append_provenance(self, record: SavedEpisode) -> None:
         with open(self.root / PROVENANCE_FILE, "a") as fh:

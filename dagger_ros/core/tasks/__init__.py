@@ -5,9 +5,10 @@ from __future__ import annotations
 from dagger_ros.core.config import ConfigError
 from dagger_ros.core.tasks.base import FAILURE, OUTCOMES, SUCCESS, TIMEOUT, StepResult, Task
 from dagger_ros.core.tasks.drive import DriveTask
-from dagger_ros.core.tasks.reach import ReachPositionTask, ReachTask
+from dagger_ros.core.tasks.reach import ReachCameraTask, ReachPositionTask, ReachTask
 
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (ReachTask, ReachPositionTask, DriveTask)}
+TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (ReachTask, ReachPositionTask,
+                                                          ReachCameraTask, DriveTask)}
 
 
 def task_class(name: str) -> type[Task]:

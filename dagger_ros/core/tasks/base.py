@@ -63,6 +63,17 @@ class Task:
     command_kind: str = "joint_velocity"
     #: default sensor noise (standard deviation per observation element) the learner sees
     default_observation_noise: tuple[float, ...] = ()
+    #: the MJCF cameras the learner sees (observation.images.<name>), and their size
+    #: (width, height) in pixels
+    cameras: tuple[str, ...] = ()
+    camera_size: tuple[int, int] = (96, 96)
+
+    @property
+    def privileged_names(self) -> tuple[str, ...]:
+        """What a privileged teacher sees (the simulator's expert topic): the learner's
+        observation, unless the task hides part of it from the learner (a camera task
+        shows the target only in the image)."""
+        return self.observation_names
 
     def __init__(self, model_path: str | Path | None = None, control_rate_hz: float = 50.0,
                  max_episode_steps: int = 0, observation_noise: list[float] | None = None):
@@ -166,13 +177,19 @@ class Task:
         """What the learner sees: the true observation plus sensor noise (drawn once per
         step; ``true_observation`` gives the same step's noise-free vector)."""
         self._true = self.observation()
+        learner = self.learner_view(self._true)
         if not self.observation_noise.any():
-            return self._true.copy()
-        return self._true + self.noise_rng.normal(0.0, 1.0, self._true.shape) \
+            return learner.copy()
+        return learner + self.noise_rng.normal(0.0, 1.0, learner.shape) \
             * self.observation_noise
 
+    def learner_view(self, privileged: np.ndarray) -> np.ndarray:
+        """The learner's noise-free observation, out of the privileged one."""
+        return privileged
+
     def true_observation(self) -> np.ndarray:
-        """The noise-free observation of the current step: what a privileged expert sees."""
+        """The noise-free privileged observation of the current step (``privileged_names``):
+        what a privileged expert sees."""
         return self._true.copy()
 
     # -- for the bridge's topics ----------------------------------------------------
@@ -188,7 +205,7 @@ class Task:
         raise NotImplementedError
 
     def observation(self) -> np.ndarray:
-        """The noise-free observation vector of the current state."""
+        """The noise-free privileged observation vector of the current state."""
         raise NotImplementedError
 
     def _apply(self, action: np.ndarray) -> None:

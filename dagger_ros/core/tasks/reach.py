@@ -164,3 +164,23 @@ class ReachPositionTask(ReachTask):
     def _reset_state(self) -> None:
         super()._reset_state()
         self.data.ctrl[self.actuator_ids] = self.data.qpos[self.qpos_adr]  # holds the start
+
+
+class ReachCameraTask(ReachTask):
+    """reach seen through a camera: the target is not in the learner's observation, which
+    holds only the arm's joints; a fixed camera above the work area (``scene``, 96x96)
+    shows the arm and the target, a red ball. A policy that ignores the image cannot know
+    where to go. The scripted expert stays privileged: its topic carries the target."""
+
+    name = "reach_camera"
+    model_file = "reach_camera.xml"
+    cameras = ("scene",)
+    observation_names = ReachTask.observation_names[:6]
+    environment_names = ()
+
+    @property
+    def privileged_names(self) -> tuple[str, ...]:
+        return ReachTask.observation_names
+
+    def learner_view(self, privileged: np.ndarray) -> np.ndarray:
+        return privileged[:6]
