@@ -1,0 +1,163 @@
+"""Cameras as real processes: the simulator's camera through the graph into a LeRobot video
+dataset, and the observer joining a driver's images to its ticks and naming bad ones."""
+
+import io
+import threading
+import time
+
+import numpy as np
+import pytest
+import yaml
+from sensor_msgs.msg import CompressedImage, Image, JointState
+from std_msgs.msg import Float64MultiArray, String
+
+from dagger_ros.core.recording import read_provenance
+from dagger_ros.core.recording.reading import open_dataset
+from dagger_ros.ros import topics
+from dagger_ros.ros.watch import Listener
+
+from .rosgraph import ROOT, start, stop, write_graph
+from .test_observer import COMMANDS, Q, FakeArm
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_simulators_camera_is_recorded_as_video_frame_for_frame(tmp_path):
+    root = tmp_path / "dataset"
+    config = write_graph(tmp_path / "g.yaml", {
+        "/**": {"task": "reach_camera"},
+        "mujoco_bridge": {"episodes": 3, "wait_for_nodes": ["recorder"],
+                          "max_episode_steps": 60},
+        "expert": {},
+        "supervisor": {"beta_schedule": "constant", "beta0": 1.0},
+        "recorder": {"dataset_root": str(root)}})
+    image_topic = topics.observation_image("scene").name
+    watch = Listener({image_topic: Image, "/dagger/observation": JointState})
+    run = start(["dagger-ros", "run", "--config", str(config)])
+    try:
+        assert watch.wait_until(lambda: len(read_provenance(root)) >= 3, timeout=180)
+    finally:
+        out, err = stop(run)
+        watch.close()
+    prov = read_provenance(root)
+    dataset = open_dataset(root, "local/dagger_ros")
+    assert dataset.meta.video_keys == ["observation.images.scene"]
+    assert dataset.num_frames == sum(p.frames for p in prov)
+    table = dataset.hf_dataset.with_format("numpy")
+    assert list(table["index"]) == list(range(dataset.num_frames))  # every frame
+    # each frame's image is the one published with its observation (AV1 is lossy: close)
+    with watch.lock:
+        sent = {(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec):
+                np.frombuffer(bytes(m.data), np.uint8).reshape(m.height, m.width, 3)
+                for m in watch.messages[image_topic]}
+    stamps = np.asarray(table["stamp_ns"]).reshape(-1)
+    heard = [i for i, s in enumerate(stamps) if int(s) in sent]  # a watcher may miss some
+    assert len(heard) > 20
+    for i in (heard[0], heard[len(heard) // 2], heard[-1]):
+        decoded = (dataset[i]["observation.images.scene"].numpy().transpose(1, 2, 0) * 255)
+        assert decoded.shape == (96, 96, 3)
+        assert np.abs(decoded - sent[int(stamps[i])]).mean() < 6
+        red = (decoded[:, :, 0] > 150) & (decoded[:, :, 1] < 100)
+        assert red.sum() > 3  # the target the learner must find
+    # the learner's state has no target; the expert's labels steer to it all the same
+    assert tuple(dataset.meta.features["observation.state"]["shape"]) == (6,)
+    assert "observation.environment_state" not in dataset.meta.features
+
+
+def camera_profile(tmp_path, kind="sensor_msgs/Image"):
+    profile = yaml.safe_load((ROOT / "config/profiles/reach_position.yaml").read_text())
+    profile["images"] = [{"name": "wrist", "topic": "/wrist/image", "type": kind,
+                          "width": 32, "height": 24, "max_age": 0.2}]
+    path = tmp_path / "camera_arm.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    return path
+
+
+class FakeCamera:
+    """A camera driver at 30 Hz: ``mode`` good, wrong_size, corrupt (CompressedImage), off."""
+
+    def __init__(self, node, compressed=False):
+        self.node, self.compressed = node, compressed
+        kind = CompressedImage if compressed else Image
+        self.pub = node.create_publisher(kind, "/wrist/image", 10)
+        self.mode = "good"
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def message(self):
+        from PIL import Image as PILImage
+
+        height, width = (24, 32) if self.mode != "wrong_size" else (24, 40)
+        pixels = np.full((height, width, 3), 120, np.uint8)
+        if self.compressed:
+            msg = CompressedImage(format="jpeg")
+            buf = io.BytesIO()
+            PILImage.fromarray(pixels).save(buf, format="JPEG")
+            msg.data = buf.getvalue() if self.mode != "corrupt" else b"\xff\xd8 not a jpeg"
+        else:
+            msg = Image(height=height, width=width, encoding="rgb8", step=width * 3,
+                        data=pixels.tobytes())
+        msg.header.stamp = self.node.get_clock().now().to_msg()
+        return msg
+
+    def run(self):
+        while self.running:
+            if self.mode != "off":
+                self.pub.publish(self.message())
+            time.sleep(1 / 30)
+
+    def close(self):
+        self.running = False
+        self.thread.join(timeout=2)
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["raw", "compressed"])
+def test_the_observer_joins_a_drivers_images_and_names_bad_ones(tmp_path, compressed):
+    kind = "sensor_msgs/CompressedImage" if compressed else "sensor_msgs/Image"
+    config = write_graph(tmp_path / "robot.yaml", {
+        "/**": {"profile": str(camera_profile(tmp_path, kind))},
+        "observer": {"startup_grace": 1.0},
+        "supervisor": {"stepping": "realtime", "expert_timeout": 0.2}})
+    image_topic = topics.observation_image("wrist").name
+    watch = Listener({"/dagger/observation": JointState, image_topic: Image,
+                      "/dagger/decision": String, COMMANDS: Float64MultiArray})
+    arm = FakeArm(watch.node)
+    camera = FakeCamera(watch.node, compressed)
+    run = start(["dagger-ros", "run", "--config", str(config)])
+    try:
+        observations = lambda: watch.records(topics.OBSERVATION)  # noqa: E731
+        assert watch.wait_until(lambda: len(observations()) >= 20, timeout=60)
+        # every observation has its image, with the same stamp, at the profile's size
+        with watch.lock:
+            images = {(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec): m
+                      for m in watch.messages[image_topic]}
+        some = observations()[5:15]
+        assert all(o.stamp_ns in images for o in some)
+        first = images[some[0].stamp_ns]
+        assert (first.width, first.height, first.encoding) == (32, 24, "rgb8")
+        assert abs(np.frombuffer(bytes(first.data), np.uint8).mean() - 120) < 4
+        bad = ["corrupt"] if compressed else ["wrong_size"]
+        for mode in [*bad, "off"]:
+            camera.mode = mode
+            time.sleep(0.5)
+            n = len(observations())
+            time.sleep(2.2)  # past the observer's 2 s log throttle
+            assert len(observations()) <= n + 1, mode  # no observation meanwhile
+            camera.mode = "good"
+            assert watch.wait_until(lambda n=len(observations()): len(observations()) > n + 5,
+                                    timeout=10), f"no observation after {mode} ended"
+        # the arm was held where it is throughout: never a zero, never a jump
+        with watch.lock:
+            sent = [list(m.data) for m in watch.messages[COMMANDS]]
+        assert sent and all(np.allclose(c, Q) for c in sent)
+    finally:
+        out, err = stop(run)
+        camera.close()
+        arm.close()
+        watch.close()
+    if compressed:
+        assert "compressed image on /wrist/image (format 'jpeg') does not decode" in out
+    else:
+        assert "image on /wrist/image is 40x24, the profile's 'wrist' is 32x24" in out
+    assert "no observation: /wrist/image is" in out and "max_age 0.2 s" in out
