@@ -54,12 +54,13 @@ class RecorderNode(Node):
         self.pub_saved = topics.publisher(self, topics.RECORDER_SAVED)
         # every sample: a frame dropped on the reader's side would be a frame lost
         topics.subscribe(self, topics.OBSERVATION, self.on_observation, qos.EVERY_SAMPLE)
-        topics.subscribe(self, topics.DECISION, self.on_decision, qos.EVERY_SAMPLE)
+        # latched: a decision or image sent before this reader matched still arrives
+        topics.subscribe(self, topics.DECISION, self.on_decision, qos.EVERY_SAMPLE_LATCHED)
         topics.subscribe(self, topics.EPISODE_EVENT, self.on_event)
         for spec in profile.images:
             topic = topics.observation_image(spec.name)
             topics.subscribe(self, topic, lambda m, s=spec, t=topic.name: self.on_image(s, t, m),
-                             qos.EVERY_SAMPLE)
+                             qos.EVERY_SAMPLE_LATCHED)
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
         self.worker = threading.Thread(target=self.work, name="recorder-writer", daemon=True)
         self.worker.start()

@@ -7,6 +7,18 @@ STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
                     reliability=ReliabilityPolicy.RELIABLE)
 #: readers that must see every sample (watchers, the recorder): nothing dropped on their side
 EVERY_SAMPLE = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)
+#: a stream whose last samples a reader matched late still gets (decisions, observation
+#: images): the simulator starts an episode once its observation writer has matched the
+#: recorder, but the supervisor's decision writer may match it a moment later, and the
+#: episode's first decision was lost (seen with two graphs side by side on 2 cores: the
+#: recorder waited for that frame for ever). Volatile readers still match.
+LATCHED_STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
+                            reliability=ReliabilityPolicy.RELIABLE,
+                            durability=DurabilityPolicy.TRANSIENT_LOCAL)
+#: the recorder's reader of a LATCHED_STREAM: every sample, and what it missed by matching late
+EVERY_SAMPLE_LATCHED = QoSProfile(history=HistoryPolicy.KEEP_ALL,
+                                  reliability=ReliabilityPolicy.RELIABLE,
+                                  durability=DurabilityPolicy.TRANSIENT_LOCAL)
 #: episode events: reliable, and latched so a late joiner learns the current episode
 EVENTS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
                     reliability=ReliabilityPolicy.RELIABLE,

@@ -58,13 +58,13 @@ EXPERT_ACTION = Topic("/dagger/expert/action", JointState, qos.STREAM)
 POLICY_ACTION = Topic("/dagger/policy/action", JointState, qos.STREAM)
 #: the command for one observation, stamped with it (the lockstep simulator pairs by it)
 COMMAND = Topic("/dagger/command", JointState, qos.STREAM)
-DECISION = Topic("/dagger/decision", String, qos.STREAM, records.DecisionRecord)
+DECISION = Topic("/dagger/decision", String, qos.LATCHED_STREAM, records.DecisionRecord)
 
 
 def observation_image(name: str) -> Topic:
     """/dagger/observation/image/<name>: camera ``name``'s image of an observation (rgb8,
     the observation's stamp and frame label), published just before the observation."""
-    return Topic(f"/dagger/observation/image/{name}", Image, qos.STREAM)
+    return Topic(f"/dagger/observation/image/{name}", Image, qos.LATCHED_STREAM)
 
 
 def camera_image(name: str) -> Topic:
