@@ -17,12 +17,16 @@ from dagger_ros.ros import topics
 from dagger_ros.ros.watch import Listener
 
 from .rosgraph import ROOT, start, stop, write_graph
+from .test_lerobot_tools import SMALL_ACT, lerobot, losses
 from .test_observer import COMMANDS, Q, FakeArm
 
 pytestmark = pytest.mark.integration
 
 
-def test_the_simulators_camera_is_recorded_as_video_frame_for_frame(tmp_path):
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """The camera task's graph, expert driving, recorded: (dataset root, images heard)."""
+    tmp_path = tmp_path_factory.mktemp("camera_graph")
     root = tmp_path / "dataset"
     config = write_graph(tmp_path / "g.yaml", {
         "/**": {"task": "reach_camera"},
@@ -39,6 +43,15 @@ def test_the_simulators_camera_is_recorded_as_video_frame_for_frame(tmp_path):
     finally:
         out, err = stop(run)
         watch.close()
+    with watch.lock:
+        sent = {(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec):
+                np.frombuffer(bytes(m.data), np.uint8).reshape(m.height, m.width, 3)
+                for m in watch.messages[image_topic]}
+    return root, sent
+
+
+def test_the_simulators_camera_is_recorded_as_video_frame_for_frame(recorded):
+    root, sent = recorded
     prov = read_provenance(root)
     dataset = open_dataset(root, "local/dagger_ros")
     assert dataset.meta.video_keys == ["observation.images.scene"]
@@ -46,10 +59,6 @@ def test_the_simulators_camera_is_recorded_as_video_frame_for_frame(tmp_path):
     table = dataset.hf_dataset.with_format("numpy")
     assert list(table["index"]) == list(range(dataset.num_frames))  # every frame
     # each frame's image is the one published with its observation (AV1 is lossy: close)
-    with watch.lock:
-        sent = {(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec):
-                np.frombuffer(bytes(m.data), np.uint8).reshape(m.height, m.width, 3)
-                for m in watch.messages[image_topic]}
     stamps = np.asarray(table["stamp_ns"]).reshape(-1)
     heard = [i for i, s in enumerate(stamps) if int(s) in sent]  # a watcher may miss some
     assert len(heard) > 20
@@ -62,6 +71,21 @@ def test_the_simulators_camera_is_recorded_as_video_frame_for_frame(tmp_path):
     # the learner's state has no target; the expert's labels steer to it all the same
     assert tuple(dataset.meta.features["observation.state"]["shape"]) == (6,)
     assert "observation.environment_state" not in dataset.meta.features
+
+
+def test_lerobot_trains_act_on_the_camera_dataset_as_it_is(recorded, tmp_path):
+    """ACT reads the video feature with no edit (a ResNet-18 backbone from scratch: its
+    ImageNet weights are a download), and its loss falls."""
+    root, _ = recorded
+    out = lerobot("lerobot-train", "--dataset.repo_id=local/dagger_ros",
+                  f"--dataset.root={root}", *SMALL_ACT,
+                  "--policy.pretrained_backbone_weights=null", "--policy.device=cpu",
+                  "--policy.push_to_hub=false", "--wandb.enable=false", "--steps=12",
+                  "--batch_size=8", "--log_freq=4", "--save_checkpoint=false",
+                  "--num_workers=0", f"--output_dir={tmp_path / 'train'}", home=tmp_path)
+    seen = losses(out)
+    assert len(seen) == 3, out[-2000:]
+    assert seen[-1] < seen[0], seen
 
 
 def camera_profile(tmp_path, kind="sensor_msgs/Image"):
