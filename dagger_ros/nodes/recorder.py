@@ -70,7 +70,13 @@ class RecorderNode(Node):
                                   if profile.images else ")"))
 
     def work(self) -> None:
-        """The worker: every record in arrival order through the core (joins, saves)."""
+        """The worker: every record in arrival order through the core (joins, saves), at
+        nice +10 (Linux: per thread; the video encoder's threads inherit it), so that
+        encoding yields the CPU to the control path on a small machine."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except OSError:
+            pass
         while True:
             job = self.jobs.get()
             if job is None:

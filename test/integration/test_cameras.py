@@ -18,7 +18,7 @@ from dagger_ros.ros.watch import Listener
 
 from .rosgraph import ROOT, start, stop, write_graph
 from .test_lerobot_tools import SMALL_ACT, lerobot, losses
-from .test_observer import COMMANDS, Q, FakeArm
+from .test_observer import COMMANDS, Q, FakeArm, call
 
 pytestmark = pytest.mark.integration
 
@@ -185,3 +185,41 @@ def test_the_observer_joins_a_drivers_images_and_names_bad_ones(tmp_path, compre
     else:
         assert "image on /wrist/image is 40x24, the profile's 'wrist' is 32x24" in out
     assert "no observation: /wrist/image is" in out and "max_age 0.2 s" in out
+
+
+def test_the_hardware_shaped_simulators_camera_reaches_the_dataset(tmp_path):
+    """The robot graph with a camera: the simulator publishes /camera/scene/image_raw as a
+    driver does, the observer joins it to its ticks, the recorder stores an operator-paced
+    episode's images, one per frame."""
+    root = tmp_path / "dataset"
+    config = write_graph(tmp_path / "robot.yaml", {
+        "/**": {"profile": "reach_position_camera", "stepping": "realtime"},
+        "mujoco_bridge": {"exposes": "hardware", "task": "reach_position",
+                          "controller_name": "forward_position_controller",
+                          "cameras": ["scene"], "camera_rate_hz": 50.0},
+        "observer": {"startup_grace": 2.0},
+        "supervisor": {"expert_timeout": 0.2},
+        "recorder": {"dataset_root": str(root)}})
+    watch = Listener({"/dagger/observation": JointState, "/dagger/recorder/saved": String})
+    run = start(["dagger-ros", "run", "--config", str(config)])
+    try:
+        assert watch.wait_until(lambda: len(watch.records(topics.OBSERVATION)) >= 10, 60)
+        # the operator starts once the recorder listens (LeRobot takes seconds to import)
+        assert watch.wait_until(lambda: "recorder" in {
+            i.node_name for i in watch.node.get_subscriptions_info_by_topic(
+                topics.observation_image("scene").name)}, 60)
+        time.sleep(0.5)
+        assert call(watch, "/dagger/episode/start").success
+        time.sleep(1.0)
+        assert call(watch, "/dagger/episode/failure").message == "episode 0 ended"
+        saved = watch.wait_until(lambda: watch.count(topics.RECORDER_SAVED) >= 1, 30)
+    finally:
+        out, err = stop(run)
+        watch.close()
+    assert saved, out[-4000:]
+    [saved] = read_provenance(root)
+    dataset = open_dataset(root, "local/dagger_ros")
+    assert saved.outcome == "failure" and dataset.num_frames == saved.frames >= 25
+    image = dataset[saved.frames // 2]["observation.images.scene"]
+    assert tuple(image.shape) == (3, 96, 96)
+    assert float(image.std()) > 0.01  # a rendered scene, not a blank
