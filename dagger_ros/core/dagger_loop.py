@@ -54,6 +54,12 @@ class Episode:
         return (np.array([f.observation for f in keep]),
                 np.array([f.decision.expert_action for f in keep]))
 
+    def labelled_images(self) -> dict[str, np.ndarray]:
+        """The cameras' images of the labelled frames, {name: (N, H, W, 3)}."""
+        keep = [f for f in self.frames if f.decision.expert_action is not None]
+        names = keep[0].images if keep else {}
+        return {n: np.stack([f.images[n] for f in keep]) for n in names}
+
     @property
     def sources(self) -> list[Source]:
         return [f.decision.source for f in self.frames]
@@ -100,12 +106,13 @@ class InProcessGraph:
             sup.add_observation(stamp, label, now)
             result = sup.add_expert(stamp, label, self.expert.act(sim.task.true_observation()),
                                     now)
+            images = sim.task.render()  # {} without cameras
             if self.policy is not None:
-                mean, spread = self.policy.predict(obs)
+                mean, spread = self.policy.predict(obs, images)
                 result = sup.add_policy(stamp, label, mean, self.policy.uncertainty(spread),
                                         now)
             command, record = result
-            frames.append(Frame(stamp, sim.episode, sim.task.step_count, obs, record))
+            frames.append(Frame(stamp, sim.episode, sim.task.step_count, obs, record, images))
             end = sim.step(command)
             obs = sim.last_observation
             if end is not None:
@@ -121,7 +128,7 @@ def evaluate(task: Task, policy: EnsemblePolicy, episodes: int,
         if hasattr(policy, "reset"):  # a LeRobot policy: a new episode empties its queue
             policy.reset()
         while True:
-            action, _ = policy.predict(obs)
+            action, _ = policy.predict(obs, task.render())
             result = task.step(action)
             obs = result.observation
             if result.outcome is not None:
@@ -158,10 +165,19 @@ def stack(episodes: list[Episode]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def train_on(episodes: list[Episode], task: Task, config: TrainConfig, seed: int,
              label_budget: int | None = None) -> EnsemblePolicy:
-    """Train on the episodes' expert labels (only the first ``label_budget`` of them)."""
+    """Train on the episodes' expert labels (only the first ``label_budget`` of them); a
+    task with cameras trains the vision ensemble on the images too."""
     obs, act, ids = stack(episodes)
     if label_budget is not None:
         obs, act, ids = obs[:label_budget], act[:label_budget], ids[:label_budget]
+    if task.cameras:
+        from dagger_ros.core.vision_model import train_vision_ensemble
+
+        parts = [e.labelled_images() for e in episodes]
+        images = {n: np.concatenate([p[n] for p in parts])[:len(obs)] for n in task.cameras}
+        policy, _ = train_vision_ensemble(obs, images, act, ids, task.observation_names,
+                                          task.action_names, config, seed=seed)
+        return policy
     policy, _ = train_ensemble(obs, act, ids, task.observation_names, task.action_names,
                                config, seed=seed)
     return policy

@@ -135,8 +135,10 @@ class LeRobotLearner:
         as_array = lambda t: np.asarray(t.detach().cpu().numpy(), float).reshape(rows, -1)  # noqa: E731
         return as_array(normalized), as_array(action)
 
-    def predict(self, observation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The first sample's action and the samples' standard deviation per element."""
+    def predict(self, observation: np.ndarray, images: dict | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """The first sample's action and the samples' standard deviation per element (it
+        reads the state vectors; cameras are not wired into LeRobot learners yet)."""
         normalized, action = self._sample(observation, self.samples)
         self.last_uncertainty = (float(np.mean(normalized.std(axis=0)))
                                  if self.gives_uncertainty else None)

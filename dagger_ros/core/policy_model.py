@@ -67,8 +67,10 @@ class EnsemblePolicy:
             out = out + obs.reshape(1, -1, obs.shape[-1])[..., self.relative_to]
         return out[:, 0, :] if single else out
 
-    def predict(self, observation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean action over members and the members' standard deviation per element."""
+    def predict(self, observation: np.ndarray, images: dict | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean action over members and the members' standard deviation per element
+        (``images``: a vision policy's input; this one reads the vector alone)."""
         members = self.member_actions(observation)
         return members.mean(axis=0), members.std(axis=0)
 
@@ -103,9 +105,6 @@ def save_checkpoint(policy: EnsemblePolicy, folder: str | Path, provenance: dict
     """
     from safetensors.numpy import save
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    weights_bytes = save(policy.tensors())
     config = {
         "format": FORMAT,
         "architecture": {"type": "mlp_ensemble", "members": policy.members,
@@ -115,8 +114,17 @@ def save_checkpoint(policy: EnsemblePolicy, folder: str | Path, provenance: dict
         "action": {"names": list(policy.action_names), "size": len(policy.action_names),
                    **({"relative_to": [policy.observation_names[i] for i in policy.relative_to]}
                       if policy.relative_to is not None else {})},
-        "provenance": {**provenance, "created_unix": round(time.time(), 3)},
     }
+    return write_checkpoint_folder(folder, save(policy.tensors()), config, provenance)
+
+
+def write_checkpoint_folder(folder: str | Path, weights_bytes: bytes, config: dict,
+                            provenance: dict) -> Path:
+    """``<folder>/<provenance name>-<content id>/`` with the weights and ``config`` (plus
+    provenance and content id), written in a temporary folder and renamed into place."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {**config, "provenance": {**provenance, "created_unix": round(time.time(), 3)}}
     cid = content_id(weights_bytes, config)
     config["content_id"] = cid
     final = folder / f"{provenance.get('name', 'checkpoint')}-{cid}"

@@ -15,6 +15,7 @@ from dagger_ros.core.lerobot_policy import LeRobotLearner, is_lerobot_folder
 from dagger_ros.core.policy_model import CheckpointError, EnsemblePolicy, load_checkpoint
 from dagger_ros.core.records import PolicyStatus, RoundAnnouncement
 from dagger_ros.core.tasks import task_class
+from dagger_ros.core.vision_model import is_vision_checkpoint, load_vision_checkpoint
 
 
 @dataclasses.dataclass
@@ -51,8 +52,10 @@ class PolicyRuntime:
     """Holds the running policy; a bad checkpoint is refused and the last good one kept."""
 
     def __init__(self, observation_size: int, action_size: int, state_size: int | None = None,
-                 lerobot_samples: int = 1, torch_threads: int = 1):
+                 lerobot_samples: int = 1, torch_threads: int = 1, images: dict | None = None):
         self.observation_size = observation_size
+        #: the profile's cameras, {name: (H, W, 3)}: a vision checkpoint must see the same
+        self.images = dict(images or {})
         self.lerobot_samples = lerobot_samples
         self.torch_threads = torch_threads
         self.action_size = action_size
@@ -81,12 +84,23 @@ class PolicyRuntime:
         return PolicyStatus(self.round, self.checkpoint_id, self.checkpoint_path,
                             self.last_error,
                             uncertainty=self.policy.gives_uncertainty if lerobot else True,
-                            kind=f"lerobot/{self.policy.kind}" if lerobot else "ensemble")
+                            kind=f"lerobot/{self.policy.kind}" if lerobot else
+                            "vision_ensemble" if self.images else "ensemble")
 
     def load(self, path: str) -> bool:
         """Swap to the checkpoint at ``path``; False (and ``last_error``) if refused."""
         try:
-            if is_lerobot_folder(path):
+            if is_vision_checkpoint(path):
+                import torch
+
+                torch.set_num_threads(self.torch_threads)
+                policy, config = load_vision_checkpoint(path, self.observation_size,
+                                                        self.action_size, self.images)
+                content_id = config["content_id"]
+            elif self.images:
+                raise CheckpointError(f"checkpoint {path} does not see the profile's cameras "
+                                      f"({', '.join(self.images)}); train a vision policy")
+            elif is_lerobot_folder(path):
                 policy = LeRobotLearner(path, self.state_size,
                                         self.observation_size - self.state_size,
                                         self.action_size, samples=self.lerobot_samples,
@@ -103,7 +117,7 @@ class PolicyRuntime:
         self.last_error = None
         return True
 
-    def act(self, observation: np.ndarray, episode: int | None = None
+    def act(self, observation: np.ndarray, episode: int | None = None, images: dict | None = None
             ) -> tuple[np.ndarray, np.ndarray, float | None] | None:
         """(mean action, member spread per element, scalar uncertainty or None), or None.
         A new ``episode`` number starts the policy afresh (a LeRobot action queue empties)."""
@@ -113,5 +127,5 @@ class PolicyRuntime:
             self.episode = episode
             if hasattr(self.policy, "reset"):
                 self.policy.reset()
-        mean, spread = self.policy.predict(observation)
+        mean, spread = self.policy.predict(observation, images)
         return mean, spread, self.policy.uncertainty(spread)

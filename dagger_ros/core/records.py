@@ -368,7 +368,7 @@ class PolicyStatus(JsonRecord):
     #: whether the running policy gives an uncertainty (an ensemble does; a LeRobot policy,
     #: or none running, does not)
     uncertainty: bool = True
-    kind: str = "ensemble"  # what runs: "ensemble", or "lerobot/<type>" (e.g. lerobot/act)
+    kind: str = "ensemble"  # "ensemble", "vision_ensemble" or "lerobot/<type>" (lerobot/act)
 
 
 @dataclasses.dataclass

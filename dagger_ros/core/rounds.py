@@ -195,12 +195,29 @@ def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
     weights = frame_weights(frames, config)
     keep = (frames["labelled"] == 1) & (weights > 0)  # unlabelled frames teach nothing
     weighted = config.intervention_weight != 1.0 or config.pre_intervention_steps > 0
-    policy, report = train_ensemble(frames["observation"][keep], frames["action"][keep],
-                                    frames["episode"][keep], observation_names, action_names,
-                                    config, seed=config.seed + round_index,
-                                    weights=weights[keep] if weighted else None,
-                                    relative_to=relative)
-    path = save_checkpoint(policy, Path(config.run_dir) / "checkpoints", {
+    cameras = [i.name for i in node_profile(config.profile, config.task).images]
+    if cameras:  # the vision ensemble, on the decoded videos
+        from dagger_ros.core.recording.reading import load_images
+        from dagger_ros.core.vision_model import save_vision_checkpoint, train_vision_ensemble
+
+        if weighted or relative is not None:
+            raise ConfigError("the vision learner takes no intervention weights or relative "
+                              "actions yet (intervention_weight, pre_intervention_steps, "
+                              "relative_actions)")
+        images = load_images(config.dataset_root, config.repo_id, cameras)
+        policy, report = train_vision_ensemble(
+            frames["observation"][keep], {n: v[keep] for n, v in images.items()},
+            frames["action"][keep], frames["episode"][keep], observation_names, action_names,
+            config, seed=config.seed + round_index)
+        save = save_vision_checkpoint
+    else:
+        policy, report = train_ensemble(frames["observation"][keep], frames["action"][keep],
+                                        frames["episode"][keep], observation_names,
+                                        action_names, config, seed=config.seed + round_index,
+                                        weights=weights[keep] if weighted else None,
+                                        relative_to=relative)
+        save = save_checkpoint
+    path = save(policy, Path(config.run_dir) / "checkpoints", {
         "name": f"round_{round_index:03d}", "round": round_index,
         "dataset": str(config.dataset_root), "frames": report.frames,
         "episodes": report.episodes, "train": dataclasses.asdict(report)})

@@ -5,13 +5,16 @@ vector: ``position`` = the members' mean action, ``velocity`` = the members' sta
 deviation per element, ``effort[0]`` = the scalar uncertainty) and /dagger/policy/status.
 A checkpoint announced on /dagger/round is loaded between two observations (the executor
 is single-threaded), so no control step is missed; a refused one leaves the last good
-policy running.
+policy running. With cameras in the profile it also takes /dagger/observation/image/<name>
+(published just before each observation, same stamp) and answers an observation once it
+has every camera's image of it.
 """
 
 from __future__ import annotations
 
 from rclpy.node import Node
 
+from dagger_ros.core.images import ImageError, decode_raw
 from dagger_ros.core.policy_runtime import PolicyConfig, PolicyRuntime
 from dagger_ros.core.profile import node_profile
 from dagger_ros.core.records import (
@@ -20,7 +23,7 @@ from dagger_ros.core.records import (
     RecordError,
     frame_episode,
 )
-from dagger_ros.ros import topics
+from dagger_ros.ros import convert, topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
 
@@ -33,11 +36,19 @@ class PolicyNode(Node):
         self.action_names = profile.action_names
         self.runtime = PolicyRuntime(profile.observation_size, profile.action_size,
                                      len(profile.state_names),
-                                     self.config.lerobot_samples, self.config.torch_threads)
+                                     self.config.lerobot_samples, self.config.torch_threads,
+                                     images={i.name: i.shape for i in profile.images})
         self.pub_action = topics.publisher(self, topics.POLICY_ACTION)
         self.pub_status = topics.publisher(self, topics.POLICY_STATUS)
         topics.subscribe(self, topics.OBSERVATION, self.on_observation)
         topics.subscribe(self, topics.ROUND, self.on_round)
+        self.cameras = {i.name: i for i in profile.images}
+        #: stamp -> {camera: pixels}, and observations waiting for their images
+        self.images: dict[int, dict] = {}
+        self.waiting: dict[int, Observation] = {}
+        for spec in profile.images:
+            topic = topics.observation_image(spec.name)
+            topics.subscribe(self, topic, lambda m, s=spec, t=topic.name: self.on_image(s, t, m))
         if self.config.checkpoint:
             self.log_load(self.runtime.load(self.config.checkpoint), self.config.checkpoint)
             if self.runtime.checkpoint_id is not None:  # the supervisor lets it drive once
@@ -72,7 +83,36 @@ class PolicyNode(Node):
             return
         if frame_episode(obs.frame) < 0:
             return  # no episode runs: nothing for the policy to drive
-        answer = self.runtime.act(obs.values, frame_episode(obs.frame))
+        if self.cameras:
+            self.waiting[obs.stamp_ns] = obs
+            self.answer_when_complete(obs.stamp_ns)
+            return
+        self.answer(obs, None)
+
+    def on_image(self, spec, topic: str, msg) -> None:
+        try:
+            pixels = decode_raw(msg, spec, topic)
+        except ImageError as exc:
+            self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
+            return
+        stamp = convert.stamp_to_ns(msg.header.stamp)
+        self.images.setdefault(stamp, {})[spec.name] = pixels
+        self.answer_when_complete(stamp)
+
+    def answer_when_complete(self, stamp: int) -> None:
+        got = self.images.get(stamp, {})
+        if stamp not in self.waiting or len(got) < len(self.cameras):
+            return
+        obs = self.waiting.pop(stamp)
+        del self.images[stamp]
+        for old in [s for s in self.images if s < stamp]:  # never completed: dropped
+            del self.images[old]
+        for old in [s for s in self.waiting if s < stamp]:
+            del self.waiting[old]
+        self.answer(obs, got)
+
+    def answer(self, obs: Observation, images: dict | None) -> None:
+        answer = self.runtime.act(obs.values, frame_episode(obs.frame), images)
         if answer is None:
             return
         mean, spread, uncertainty = answer

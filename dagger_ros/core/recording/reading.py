@@ -111,6 +111,44 @@ def load_frames(root: str | Path, repo_id: str = "local/dagger_ros") -> dict[str
             "intervention": column("intervention", 0)}
 
 
+def load_images(root: str | Path, repo_id: str = "local/dagger_ros", cameras=()
+                ) -> dict[str, np.ndarray]:
+    """Every frame's image of each camera, {name: (N, H, W, 3) uint8} in dataset order: each
+    episode's video decoded once, in sequence (PyAV), from its from_timestamp on; far
+    faster than LeRobot's per-frame seeks when a trainer needs them all."""
+    import av
+
+    dataset = open_dataset(root, repo_id)
+    episodes = dataset.meta.episodes
+    fps = dataset.meta.fps
+    out = {}
+    for name in cameras:
+        key = f"observation.images.{name}"
+        if key not in dataset.meta.video_keys:
+            raise DatasetError(f"{root} has no video feature {key}")
+        parts = []
+        for ep in range(len(episodes)):
+            row = episodes[ep]
+            length = int(row["length"])
+            path = Path(root) / dataset.meta.video_path.format(
+                video_key=key, chunk_index=int(row[f"videos/{key}/chunk_index"]),
+                file_index=int(row[f"videos/{key}/file_index"]))
+            first = int(round(float(row[f"videos/{key}/from_timestamp"]) * fps))
+            frames = []
+            with av.open(str(path)) as container:
+                for i, frame in enumerate(container.decode(video=0)):
+                    if i >= first:
+                        frames.append(frame.to_ndarray(format="rgb24"))
+                    if len(frames) == length:
+                        break
+            if len(frames) != length:
+                raise DatasetError(f"{path}: {len(frames)} frames decoded for episode {ep}'s "
+                                   f"{length}")
+            parts.append(np.stack(frames))
+        out[name] = np.concatenate(parts)
+    return out
+
+
 def read_provenance(root: str | Path, repo_id: str = "local/dagger_ros") -> list[SavedEpisode]:
     """The provenance record of every episode, rebuilt from the dataset's per-frame columns
     (round, checkpoint, label source, gating, seed, outcome, ...), so it survives LeRobot's

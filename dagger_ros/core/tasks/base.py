@@ -192,6 +192,18 @@ class Task:
         what a privileged expert sees."""
         return self._true.copy()
 
+    def render(self) -> dict[str, np.ndarray]:
+        """The cameras' images of the current state, {name: (H, W, 3) uint8} (empty for a
+        task without cameras); the renderer is made at the first call."""
+        if not self.cameras:
+            return {}
+        if getattr(self, "_cameras", None) is None:
+            from dagger_ros.core.images import ImageField, SimCameras
+
+            self._cameras = SimCameras(self.model, [ImageField(n, *self.camera_size)
+                                                    for n in self.cameras], {})
+        return self._cameras.render(self.data)
+
     # -- for the bridge's topics ----------------------------------------------------
     def joint_names(self) -> list[str]:
         raise NotImplementedError

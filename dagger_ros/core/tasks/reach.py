@@ -177,6 +177,21 @@ class ReachCameraTask(ReachTask):
     cameras = ("scene",)
     observation_names = ReachTask.observation_names[:6]
     environment_names = ()
+    #: targets lie on a table (0.2 m high) in front of the arm, 0.2-0.5 m from its axis:
+    #: a camera looking down then shows everything about where one is; the arm starts
+    #: elbow up, facing the front, as the position arm does (one way to reach each target)
+    table_height = 0.2
+    yaw_range = 1.0
+
+    def _sample_configuration(self) -> np.ndarray:
+        return np.array([self.rng.uniform(-self.yaw_range, self.yaw_range),
+                         self.rng.uniform(-0.6, 1.0), self.rng.uniform(0.7, 2.0)])
+
+    def _draw_goal(self) -> np.ndarray:
+        radius = self.rng.uniform(0.2, 0.5)
+        azimuth = self.rng.uniform(-self.yaw_range, self.yaw_range)
+        return np.array([radius * np.cos(azimuth), radius * np.sin(azimuth),
+                         self.table_height])
 
     @property
     def privileged_names(self) -> tuple[str, ...]:

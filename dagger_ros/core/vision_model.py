@@ -1,0 +1,293 @@
+"""A vision learner: the ensemble with a small convolutional encoder per member.
+
+Each member sees the cameras' images (``observation.images.<name>``) and the observation
+vector. Per camera: the image halved (2x2 average), three convolutions (16, 32, 16
+channels; the second of stride 2) and a spatial soft-argmax that turns each of the 16
+feature maps into the image position where it fires most (x, y): 32 numbers that locate
+things, such as the target, in the image. These,
+with the normalised observation vector, go through an MLP (``hidden``) to the action. The
+members differ by initialisation and by their bootstrap resample of the episodes' frames;
+their spread is the uncertainty, as for the vector ensemble.
+
+Training and inference are torch (CPU here, CUDA when present). A checkpoint is
+``model.safetensors`` (the members' weights and the normalisation) and ``config.json``
+(format ``dagger_ros.vision_ensemble/1``: architecture, names, the cameras and their sizes,
+provenance, content id), written atomically like the vector ensemble's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dagger_ros.core.policy_model import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    CheckpointError,
+    write_checkpoint_folder,
+)
+
+FORMAT = "dagger_ros.vision_ensemble/1"
+CHANNELS = (16, 32, 16)
+
+
+def _modules():
+    import torch
+    from torch import nn
+
+    class SpatialSoftArgmax(nn.Module):
+        """(B, C, H, W) feature maps -> (B, 2C) expected x, y of each map's softmax."""
+
+        def forward(self, x):
+            b, c, h, w = x.shape
+            weights = torch.softmax(x.reshape(b, c, h * w), dim=-1).reshape(b, c, h, w)
+            ys = torch.linspace(-1.0, 1.0, h, device=x.device)
+            xs = torch.linspace(-1.0, 1.0, w, device=x.device)
+            ex = (weights.sum(dim=2) * xs).sum(dim=-1)
+            ey = (weights.sum(dim=3) * ys).sum(dim=-1)
+            return torch.cat([ex, ey], dim=1)
+
+    class Member(nn.Module):
+        def __init__(self, cameras: int, observation_size: int, hidden, action_size: int):
+            super().__init__()
+            self.encoders = nn.ModuleList([nn.Sequential(
+                nn.AvgPool2d(2),
+                nn.Conv2d(3, CHANNELS[0], 5, padding=2), nn.ReLU(),
+                nn.Conv2d(CHANNELS[0], CHANNELS[1], 3, stride=2, padding=1), nn.ReLU(),
+                nn.Conv2d(CHANNELS[1], CHANNELS[2], 3, padding=1),
+                SpatialSoftArgmax()) for _ in range(cameras)])
+            layers, width = [], cameras * 2 * CHANNELS[2] + observation_size
+            for h in hidden:
+                layers += [nn.Linear(width, h), nn.ReLU()]
+                width = h
+            layers.append(nn.Linear(width, action_size))
+            self.head = nn.Sequential(*layers)
+
+        def forward(self, images, observation):
+            features = [enc(img) for enc, img in zip(self.encoders, images, strict=True)]
+            return self.head(torch.cat([*features, observation], dim=1))
+
+    class Ensemble(nn.Module):
+        def __init__(self, members: int, cameras: int, observation_size: int, hidden,
+                     action_size: int):
+            super().__init__()
+            self.members = nn.ModuleList([Member(cameras, observation_size, hidden,
+                                                 action_size) for _ in range(members)])
+
+    return Ensemble
+
+
+def _images_tensor(images: np.ndarray, device):
+    """uint8 (B, H, W, 3) -> float (B, 3, H, W) in [0, 1]."""
+    import torch
+
+    t = torch.as_tensor(np.ascontiguousarray(images), device=device)
+    return t.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+@dataclasses.dataclass
+class VisionPolicy:
+    """Answers like EnsemblePolicy, from the observation vector and the cameras' images."""
+
+    model: object  # the torch Ensemble
+    obs_mean: np.ndarray
+    obs_std: np.ndarray
+    act_mean: np.ndarray
+    act_std: np.ndarray
+    observation_names: list[str]
+    action_names: list[str]
+    cameras: list[str]  # image names, in the encoders' order
+    image_shape: tuple[int, int, int]  # (H, W, 3), every camera
+    hidden: list[int]
+
+    @property
+    def members(self) -> int:
+        return len(self.model.members)
+
+    def member_actions(self, observation: np.ndarray, images: dict) -> np.ndarray:
+        """(K, action) for one observation and its images {name: (H, W, 3) uint8}."""
+        import torch
+
+        missing = [c for c in self.cameras if images is None or c not in images]
+        if missing:
+            raise ValueError(f"the vision policy needs camera(s) {', '.join(missing)}")
+        obs = (np.asarray(observation, np.float32) - self.obs_mean) / self.obs_std
+        with torch.inference_mode():
+            x = torch.as_tensor(obs[None])
+            imgs = [_images_tensor(np.asarray(images[c])[None], "cpu") for c in self.cameras]
+            out = torch.stack([m(imgs, x)[0] for m in self.model.members]).numpy()
+        return out * self.act_std + self.act_mean
+
+    def predict(self, observation: np.ndarray, images: dict | None = None):
+        members = self.member_actions(observation, images)
+        return members.mean(axis=0), members.std(axis=0)
+
+    def uncertainty(self, spread: np.ndarray) -> float:
+        return float(np.mean(np.asarray(spread) / self.act_std))
+
+    def config(self) -> dict:
+        return {
+            "format": FORMAT,
+            "architecture": {"type": "cnn_ensemble", "members": self.members,
+                             "hidden": list(self.hidden), "channels": list(CHANNELS),
+                             "activation": "relu", "image_encoder": "spatial_soft_argmax"},
+            "observation": {"names": list(self.observation_names),
+                            "size": len(self.observation_names),
+                            "images": {c: list(self.image_shape) for c in self.cameras}},
+            "action": {"names": list(self.action_names), "size": len(self.action_names)},
+        }
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        out = {f"model.{k}": v.detach().cpu().numpy()
+               for k, v in self.model.state_dict().items()}
+        out.update(obs_mean=self.obs_mean, obs_std=self.obs_std, act_mean=self.act_mean,
+                   act_std=self.act_std)
+        return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
+
+
+def is_vision_checkpoint(path: str | Path) -> bool:
+    try:
+        return json.loads((Path(path) / CONFIG_FILE).read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def save_vision_checkpoint(policy: VisionPolicy, folder: str | Path, provenance: dict) -> Path:
+    from safetensors.numpy import save
+
+    return write_checkpoint_folder(folder, save(policy.tensors()), policy.config(), provenance)
+
+
+def load_vision_checkpoint(folder: str | Path, observation_size: int | None = None,
+                           action_size: int | None = None, images: dict | None = None
+                           ) -> tuple[VisionPolicy, dict]:
+    """Load a vision checkpoint; refuse one whose sizes or cameras differ from the robot's
+    (``images``: {name: (H, W, 3)} the profile gives)."""
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    folder = Path(folder)
+    try:
+        config = json.loads((folder / CONFIG_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE}: {exc}") from None
+    obs_names, act_names = config["observation"]["names"], config["action"]["names"]
+    cams = {c: tuple(s) for c, s in config["observation"]["images"].items()}
+    if observation_size is not None and len(obs_names) != observation_size:
+        raise CheckpointError(f"checkpoint {folder} takes {len(obs_names)} observation values, "
+                              f"the robot gives {observation_size}")
+    if action_size is not None and len(act_names) != action_size:
+        raise CheckpointError(f"checkpoint {folder} gives {len(act_names)} action values, "
+                              f"the robot takes {action_size}")
+    if images is not None and cams != {c: tuple(s) for c, s in images.items()}:
+        raise CheckpointError(f"checkpoint {folder} sees cameras {cams}, the robot's profile "
+                              f"gives {dict(images)}")
+    try:
+        t = load_file(str(folder / WEIGHTS_FILE))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{folder / WEIGHTS_FILE} is not a safetensors file: {exc}") \
+            from None
+    arch = config["architecture"]
+    model = _modules()(arch["members"], len(cams), len(obs_names), arch["hidden"],
+                       len(act_names))
+    try:
+        model.load_state_dict({k[len("model."):]: torch.from_numpy(v) for k, v in t.items()
+                               if k.startswith("model.")})
+    except RuntimeError as exc:
+        raise CheckpointError(f"{folder / WEIGHTS_FILE}: weights do not fit the config "
+                              f"({str(exc).splitlines()[0]})") from None
+    model.eval()
+    shape = next(iter(cams.values()))
+    policy = VisionPolicy(model, t["obs_mean"], t["obs_std"], t["act_mean"], t["act_std"],
+                          obs_names, act_names, list(cams), shape, arch["hidden"])
+    return policy, config
+
+
+def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray],
+                          actions: np.ndarray, episode_ids: np.ndarray, observation_names,
+                          action_names, config, seed: int = 0):
+    """Fit the vision ensemble (``config``: a TrainConfig: members, hidden, learning_rate,
+    batch_size, max_steps, eval_every, patience, holdout_fraction, device, threads).
+    ``images``: {camera: (N, H, W, 3) uint8}, frame-aligned with ``observations``.
+    Returns (VisionPolicy with the lowest held-out loss, TrainReport)."""
+    import torch
+
+    from dagger_ros.core.training import TrainReport, _device, split_episodes
+
+    start = time.perf_counter()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    device = _device(config.device)
+    obs = np.asarray(observations, np.float32)
+    act = np.asarray(actions, np.float32)
+    cameras = sorted(images)
+    if len(obs) == 0:
+        raise ValueError("no frames to train on")
+    train, hold = split_episodes(np.asarray(episode_ids), config.holdout_fraction, rng)
+    obs_mean, obs_std = obs[train].mean(0), obs[train].std(0) + 1e-6
+    act_mean, act_std = act[train].mean(0), act[train].std(0) + 1e-6
+    x = torch.as_tensor((obs - obs_mean) / obs_std, device=device)
+    y = torch.as_tensor((act - act_mean) / act_std, device=device)
+    pixels = {c: torch.as_tensor(np.ascontiguousarray(images[c]), device=device)
+              for c in cameras}  # uint8 on the device; converted per batch
+    model = _modules()(config.members, len(cameras), obs.shape[1], config.hidden,
+                       act.shape[1]).to(device)
+    optim = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+                              weight_decay=config.weight_decay)
+    train_idx, hold_idx = np.flatnonzero(train), np.flatnonzero(hold)
+    boot = [rng.choice(train_idx, size=len(train_idx)) for _ in range(config.members)]
+
+    def batch_images(idx):
+        return [pixels[c][idx].permute(0, 3, 1, 2).float().div_(255.0) for c in cameras]
+
+    def holdout_loss() -> float:
+        model.eval()
+        total, n = 0.0, 0
+        with torch.no_grad():
+            for s in range(0, len(hold_idx), 256):
+                idx = torch.as_tensor(hold_idx[s:s + 256], device=device)
+                imgs = batch_images(idx)
+                for m in model.members:
+                    total += float(((m(imgs, x[idx]) - y[idx]) ** 2).sum())
+                n += len(idx) * config.members * act.shape[1]
+        model.train()
+        return total / max(n, 1)
+
+    best, stale, step = (np.inf, None), 0, 0
+    for step in range(1, config.max_steps + 1):
+        loss = 0.0
+        for k, m in enumerate(model.members):
+            idx = torch.as_tensor(boot[k][rng.integers(0, len(boot[k]), config.batch_size)],
+                                  device=device)
+            loss = loss + ((m(batch_images(idx), x[idx]) - y[idx]) ** 2).mean()
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        if step % config.eval_every == 0 or step == config.max_steps:
+            value = holdout_loss() if len(hold_idx) else float(loss) / config.members
+            if value < best[0] - 1e-5:
+                best = (value, {k: v.detach().cpu().clone()
+                                for k, v in model.state_dict().items()})
+                stale = 0
+            else:
+                stale += 1
+                if len(hold_idx) and stale >= config.patience:
+                    break
+    if best[1] is not None:
+        model.load_state_dict(best[1])
+    model = model.cpu().eval()
+    shape = tuple(int(v) for v in images[cameras[0]].shape[1:])
+    policy = VisionPolicy(model, obs_mean, obs_std, act_mean, act_std, list(observation_names),
+                          list(action_names), cameras, shape, list(config.hidden))
+    report = TrainReport(frames=len(obs), episodes=len(np.unique(episode_ids)),
+                         holdout_episodes=len(np.unique(np.asarray(episode_ids)[hold])),
+                         steps=step, best_holdout_loss=round(float(best[0]), 6),
+                         seconds=round(time.perf_counter() - start, 3), device=str(device))
+    return policy, report

@@ -1,0 +1,84 @@
+"""The vision ensemble: it learns where things are in an image, its checkpoints round-trip
+and are refused for another robot, and a recorded dataset's videos decode for training."""
+
+import numpy as np
+import pytest
+
+from dagger_ros.core.config import from_mapping
+from dagger_ros.core.images import ImageField
+from dagger_ros.core.policy_model import CheckpointError
+from dagger_ros.core.policy_runtime import PolicyRuntime
+from dagger_ros.core.recording import DatasetWriter, Frame
+from dagger_ros.core.recording.reading import load_frames, load_images
+from dagger_ros.core.training import TrainConfig
+from dagger_ros.core.vision_model import (
+    load_vision_checkpoint,
+    save_vision_checkpoint,
+    train_vision_ensemble,
+)
+
+from .sample_records import decision, end
+
+
+def dots(n, rng, size=32):
+    """Images with one bright dot each; the 'action' is where the dot is (-1..1)."""
+    images = np.full((n, size, size, 3), 40, np.uint8)
+    where = rng.uniform(-0.8, 0.8, (n, 2))
+    cols = ((where[:, 0] + 1) / 2 * (size - 1)).round().astype(int)
+    rows = ((where[:, 1] + 1) / 2 * (size - 1)).round().astype(int)
+    for i, (r, c) in enumerate(zip(rows, cols, strict=True)):
+        images[i, max(r - 1, 0):r + 2, max(c - 1, 0):c + 2] = (250, 30, 30)
+    return images, where
+
+
+CONFIG = {"members": 2, "hidden": [32], "max_steps": 300, "batch_size": 32,
+          "eval_every": 50, "patience": 10, "learning_rate": 3e-3, "threads": 1}
+
+
+def test_it_learns_where_the_dot_is_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    images, where = dots(400, rng)
+    obs = rng.normal(size=(400, 2)).astype(np.float32)  # a state that says nothing of it
+    episodes = np.repeat(np.arange(20), 20)
+    policy, report = train_vision_ensemble(obs, {"cam": images}, where, episodes, ["a", "b"],
+                                           ["x", "y"], from_mapping(TrainConfig, CONFIG))
+    test_images, test_where = dots(40, np.random.default_rng(1))
+    guesses = np.array([policy.predict(np.zeros(2), {"cam": im})[0] for im in test_images])
+    error = np.abs(guesses - test_where).mean()
+    assert error < 0.5 * np.abs(test_where - where.mean(0)).mean(), error  # not the mean
+    path = save_vision_checkpoint(policy, tmp_path, {"name": "round_000"})
+    again, config = load_vision_checkpoint(path, 2, 2, {"cam": (32, 32, 3)})
+    assert config["architecture"]["type"] == "cnn_ensemble"
+    a = policy.predict(np.zeros(2), {"cam": test_images[0]})
+    b = again.predict(np.zeros(2), {"cam": test_images[0]})
+    assert np.allclose(a[0], b[0], atol=1e-5) and np.allclose(a[1], b[1], atol=1e-5)
+    # a robot with another camera, or none, refuses it by name; the last good one stays
+    with pytest.raises(CheckpointError, match="sees cameras"):
+        load_vision_checkpoint(path, 2, 2, {"wrist": (32, 32, 3)})
+    runtime = PolicyRuntime(2, 2, images={"cam": (32, 32, 3)})
+    assert runtime.load(str(path)) and runtime.status().kind == "vision_ensemble"
+    mean, spread, uncertainty = runtime.act(np.zeros(2), 0, {"cam": test_images[0]})
+    assert mean.shape == (2,) and uncertainty is not None and uncertainty >= 0
+    blind = PolicyRuntime(2, 2)
+    assert not blind.load(str(path)) and "sees cameras" in blind.last_error
+    with pytest.raises(ValueError, match="needs camera"):
+        again.predict(np.zeros(2), {})
+
+
+def test_recorded_videos_decode_frame_for_frame_for_training(tmp_path):
+    camera = ImageField("cam", 64, 64)
+    writer = DatasetWriter(tmp_path / "ds", "local/v", 50, ["a", "b", "c"], ["u", "v"],
+                           images=[camera])
+    for e, steps in enumerate((12, 7)):
+        frames = [Frame(e * 100 + s, e, s, np.full(3, s, float),
+                        decision(e * 100 + s, label=f"{e}:{s}"),
+                        {"cam": np.full(camera.shape, 10 * s + 50 * e, np.uint8)})
+                  for s in range(steps)]
+        writer.write_episode(frames, end(e, e, "success", steps), "t")
+    writer.close()
+    images = load_images(tmp_path / "ds", "local/v", ["cam"])["cam"]
+    frames = load_frames(tmp_path / "ds", "local/v")
+    assert images.shape == (19, 64, 64, 3) == (len(frames["observation"]), 64, 64, 3)
+    levels = images.reshape(19, -1).mean(axis=1)
+    want = [10 * s for s in range(12)] + [10 * s + 50 for s in range(7)]
+    assert np.allclose(levels, want, atol=4), levels
