@@ -83,19 +83,34 @@ def bc_baseline(task: Task, train: TrainConfig, label_counts: list[int], eval_ep
     episodes = expert_rollouts(task.name, max(label_counts),
                                noise=task.observation_noise.tolist(),
                                seed_base=rollout_seed_base)
+    from dagger_ros.core.profile import task_profile
+
     writer = DatasetWriter(dataset_root, "local/bc_baseline", 1.0 / task.control_dt,
                            task.observation_names, task.action_names, robot_type=task.name,
-                           environment_names=task.environment_names)
+                           environment_names=task.environment_names,
+                           images=task_profile(task.name).images)
     for episode in episodes:
         expert = episode.frames[0].decision.label_source
         writer.write_episode(episode.frames, episode.end, bc_task_text(task.name, expert))
     writer.close()
     obs, act, ids = load_training_data(dataset_root, "local/bc_baseline")
+    images = {}
+    if task.cameras:  # read back from the videos, as the trainer reads DAgger's
+        from dagger_ros.core.recording.reading import load_images
+
+        images = load_images(dataset_root, "local/bc_baseline", task.cameras)
     rows = []
     for i, labels in enumerate(label_counts):
-        policy, report = train_ensemble(obs[:labels], act[:labels], ids[:labels],
-                                        task.observation_names, task.action_names, train,
-                                        seed=seed + i)
+        if images:
+            from dagger_ros.core.vision_model import train_vision_ensemble
+
+            policy, report = train_vision_ensemble(
+                obs[:labels], {n: v[:labels] for n, v in images.items()}, act[:labels],
+                ids[:labels], task.observation_names, task.action_names, train, seed=seed + i)
+        else:
+            policy, report = train_ensemble(obs[:labels], act[:labels], ids[:labels],
+                                            task.observation_names, task.action_names, train,
+                                            seed=seed + i)
         rows.append({"labels": labels, "train_episodes": int(len(np.unique(ids[:labels]))),
                      **evaluate(task, policy, eval_episodes, EVAL_SEED_BASE)})
         if progress:

@@ -40,10 +40,18 @@ def _modules():
     from torch import nn
 
     class SpatialSoftArgmax(nn.Module):
-        """(B, C, H, W) feature maps -> (B, 2C) expected x, y of each map's softmax."""
+        """(B, C, H, W) feature maps -> (B, 2C) expected x, y of each map's softmax, at a
+        learnt temperature. It starts sharp (x50): at a fresh network's feature scale
+        (~0.05) a plain softmax is almost uniform, every map answers the image's centre
+        whatever it shows, and the head learnt to ignore the camera."""
+
+        def __init__(self):
+            super().__init__()
+            self.log_scale = nn.Parameter(torch.tensor(float(np.log(50.0))))
 
         def forward(self, x):
             b, c, h, w = x.shape
+            x = x * self.log_scale.exp()
             weights = torch.softmax(x.reshape(b, c, h * w), dim=-1).reshape(b, c, h, w)
             ys = torch.linspace(-1.0, 1.0, h, device=x.device)
             xs = torch.linspace(-1.0, 1.0, w, device=x.device)

@@ -2,8 +2,11 @@
 
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-#: every observation, action and decision must arrive: reliable, with room for bursts
-STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
+#: every observation, action and decision must arrive: reliable, with room for bursts. A
+#: reliable KEEP_LAST writer drops its oldest sample once ``depth`` are unacknowledged, so
+#: the depth is how long a reader may stall: at 200 (under a second of lockstep), a recorder
+#: starved of CPU beside two other graphs and a training lost one frame mid-episode
+STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2000,
                     reliability=ReliabilityPolicy.RELIABLE)
 #: readers that must see every sample (watchers, the recorder): nothing dropped on their side
 EVERY_SAMPLE = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)
@@ -12,7 +15,11 @@ EVERY_SAMPLE = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=Reliabilit
 #: recorder, but the supervisor's decision writer may match it a moment later, and the
 #: episode's first decision was lost (seen with two graphs side by side on 2 cores: the
 #: recorder waited for that frame for ever). Volatile readers still match.
-LATCHED_STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
+LATCHED_STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2000,
+                            reliability=ReliabilityPolicy.RELIABLE,
+                            durability=DurabilityPolicy.TRANSIENT_LOCAL)
+#: the same for images (96x96 RGB: 27 KB each, so 500 are ~14 MB kept by the writer)
+LATCHED_IMAGES = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=500,
                             reliability=ReliabilityPolicy.RELIABLE,
                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
 #: the recorder's reader of a LATCHED_STREAM: every sample, and what it missed by matching late

@@ -64,7 +64,7 @@ DECISION = Topic("/dagger/decision", String, qos.LATCHED_STREAM, records.Decisio
 def observation_image(name: str) -> Topic:
     """/dagger/observation/image/<name>: camera ``name``'s image of an observation (rgb8,
     the observation's stamp and frame label), published just before the observation."""
-    return Topic(f"/dagger/observation/image/{name}", Image, qos.LATCHED_STREAM)
+    return Topic(f"/dagger/observation/image/{name}", Image, qos.LATCHED_IMAGES)
 
 
 def camera_image(name: str) -> Topic:

@@ -69,7 +69,7 @@ def test_the_simulators_camera_is_recorded_as_video_frame_for_frame(recorded):
         red = (decoded[:, :, 0] > 150) & (decoded[:, :, 1] < 100)
         assert red.sum() > 3  # the target the learner must find
     # the learner's state has no target; the expert's labels steer to it all the same
-    assert tuple(dataset.meta.features["observation.state"]["shape"]) == (6,)
+    assert tuple(dataset.meta.features["observation.state"]["shape"]) == (3,)
     assert "observation.environment_state" not in dataset.meta.features
 
 

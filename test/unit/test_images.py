@@ -138,7 +138,7 @@ def test_a_frame_waits_for_every_camera():
 def test_camera_task_hides_the_target_from_the_learner_and_renders_it():
     task = make_task("reach_camera")
     obs = task.reset(4)
-    assert obs.shape == (6,) and "target.x" not in task.observation_names
+    assert obs.shape == (3,) and "target.x" not in task.observation_names
     assert task.true_observation().shape == (len(task.privileged_names),)
     assert np.allclose(task.true_observation()[6:9], task.target())
     profile = task_profile("reach_camera")
