@@ -29,6 +29,9 @@ from dagger_ros.ros.run import run_node
 
 
 class PolicyNode(Node):
+    #: images kept waiting for their observation, at most (a second at 100 Hz)
+    KEEP = 100
+
     def __init__(self, argv):
         super().__init__("policy")
         self.config: PolicyConfig = load_config(self, PolicyConfig, argv)
@@ -85,18 +88,26 @@ class PolicyNode(Node):
             return  # no episode runs: nothing for the policy to drive
         if self.cameras:
             self.waiting[obs.stamp_ns] = obs
+            if len(self.waiting) > self.KEEP:  # its images lost: never answered
+                for old in sorted(self.waiting)[:-self.KEEP]:
+                    del self.waiting[old]
             self.answer_when_complete(obs.stamp_ns)
             return
         self.answer(obs, None)
 
     def on_image(self, spec, topic: str, msg) -> None:
         try:
+            if frame_episode(msg.header.frame_id) < 0:
+                return  # between episodes: nothing to answer (and nothing to keep)
             pixels = decode_raw(msg, spec, topic)
-        except ImageError as exc:
+        except (ImageError, RecordError) as exc:
             self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
             return
         stamp = convert.stamp_to_ns(msg.header.stamp)
         self.images.setdefault(stamp, {})[spec.name] = pixels
+        if len(self.images) > self.KEEP:  # observations lost: their images never complete
+            for old in sorted(self.images)[:-self.KEEP]:
+                del self.images[old]
         self.answer_when_complete(stamp)
 
     def answer_when_complete(self, stamp: int) -> None:
