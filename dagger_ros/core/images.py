@@ -62,7 +62,10 @@ def decode_raw(msg, spec: ImageField, topic: str) -> np.ndarray:
     row = spec.width * channels
     step = int(msg.step) or row
     data = np.frombuffer(bytes(msg.data), np.uint8)
-    if step < row or data.size < step * spec.height:
+    if step < row:
+        raise ImageError(f"image on {topic} has step {step} bytes per row, less than "
+                         f"{spec.width} pixels x {channels} channels ({row})")
+    if data.size < step * spec.height:
         raise ImageError(f"image on {topic} carries {data.size} bytes, too few for "
                          f"{spec.width}x{spec.height} {encoding} (step {step})")
     pixels = data[:step * spec.height].reshape(spec.height, step)[:, :row]

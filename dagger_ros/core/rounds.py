@@ -120,6 +120,11 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
                                   f"expert of task '{self.task}' (it has: {known})")
         if self.learner not in LEARNERS:
             raise ConfigError(f"'learner' must be one of {LEARNERS}, got '{self.learner}'")
+        if self.learner == "lerobot" and node_profile(self.profile, self.task).images:
+            raise ConfigError("'learner': lerobot does not take cameras yet (the policy node "
+                              "gives a LeRobot policy the state vectors alone); with images in "
+                              "the profile the trainer trains the vision ensemble "
+                              "(learner: ensemble)")
         if self.learner == "lerobot":
             import lerobot.policies  # noqa: F401  (registers every policy config type)
             from lerobot.configs.policies import PreTrainedConfig
@@ -200,15 +205,14 @@ def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
         from dagger_ros.core.recording.reading import load_images
         from dagger_ros.core.vision_model import save_vision_checkpoint, train_vision_ensemble
 
-        if weighted or relative is not None:
-            raise ConfigError("the vision learner takes no intervention weights or relative "
-                              "actions yet (intervention_weight, pre_intervention_steps, "
-                              "relative_actions)")
-        images = load_images(config.dataset_root, config.repo_id, cameras)
+        # the episodes whose vectors were read (the recorder may have saved more since)
+        episodes = int(frames["episode"].max()) + 1 if len(frames["episode"]) else 0
+        images = load_images(config.dataset_root, config.repo_id, cameras, episodes)
         policy, report = train_vision_ensemble(
             frames["observation"][keep], {n: v[keep] for n, v in images.items()},
             frames["action"][keep], frames["episode"][keep], observation_names, action_names,
-            config, seed=config.seed + round_index)
+            config, seed=config.seed + round_index, weights=weights[keep] if weighted else None,
+            relative_to=relative)
         save = save_vision_checkpoint
     else:
         policy, report = train_ensemble(frames["observation"][keep], frames["action"][keep],

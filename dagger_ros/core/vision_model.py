@@ -109,8 +109,11 @@ class VisionPolicy:
     observation_names: list[str]
     action_names: list[str]
     cameras: list[str]  # image names, in the encoders' order
-    image_shape: tuple[int, int, int]  # (H, W, 3), every camera
+    image_shapes: dict  # {name: (H, W, 3)}
     hidden: list[int]
+    #: per action element, the observation element it is an offset from (a position
+    #: interface's command relative to the measured position), or None
+    relative_to: list[int] | None = None
 
     @property
     def members(self) -> int:
@@ -128,7 +131,10 @@ class VisionPolicy:
             x = torch.as_tensor(obs[None])
             imgs = [_images_tensor(np.asarray(images[c])[None], "cpu") for c in self.cameras]
             out = torch.stack([m(imgs, x)[0] for m in self.model.members]).numpy()
-        return out * self.act_std + self.act_mean
+        out = out * self.act_std + self.act_mean
+        if self.relative_to is not None:
+            out = out + np.asarray(observation, np.float32)[self.relative_to]
+        return out
 
     def predict(self, observation: np.ndarray, images: dict | None = None):
         members = self.member_actions(observation, images)
@@ -145,8 +151,10 @@ class VisionPolicy:
                              "activation": "relu", "image_encoder": "spatial_soft_argmax"},
             "observation": {"names": list(self.observation_names),
                             "size": len(self.observation_names),
-                            "images": {c: list(self.image_shape) for c in self.cameras}},
-            "action": {"names": list(self.action_names), "size": len(self.action_names)},
+                            "images": {c: list(self.image_shapes[c]) for c in self.cameras}},
+            "action": {"names": list(self.action_names), "size": len(self.action_names),
+                       **({"relative_to": [self.observation_names[i] for i in self.relative_to]}
+                          if self.relative_to is not None else {})},
         }
 
     def tensors(self) -> dict[str, np.ndarray]:
@@ -184,8 +192,11 @@ def load_vision_checkpoint(folder: str | Path, observation_size: int | None = No
         config = json.loads((folder / CONFIG_FILE).read_text())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{folder / CONFIG_FILE}: {exc}") from None
-    obs_names, act_names = config["observation"]["names"], config["action"]["names"]
-    cams = {c: tuple(s) for c, s in config["observation"]["images"].items()}
+    try:
+        obs_names, act_names = config["observation"]["names"], config["action"]["names"]
+        cams = {c: tuple(s) for c, s in config["observation"]["images"].items()}
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE} lacks {exc}") from None
     if observation_size is not None and len(obs_names) != observation_size:
         raise CheckpointError(f"checkpoint {folder} takes {len(obs_names)} observation values, "
                               f"the robot gives {observation_size}")
@@ -200,28 +211,38 @@ def load_vision_checkpoint(folder: str | Path, observation_size: int | None = No
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{folder / WEIGHTS_FILE} is not a safetensors file: {exc}") \
             from None
-    arch = config["architecture"]
-    model = _modules()(arch["members"], len(cams), len(obs_names), arch["hidden"],
-                       len(act_names))
     try:
+        arch = config["architecture"]
+        model = _modules()(arch["members"], len(cams), len(obs_names), arch["hidden"],
+                           len(act_names))
         model.load_state_dict({k[len("model."):]: torch.from_numpy(v) for k, v in t.items()
                                if k.startswith("model.")})
+        norm = [t[k] for k in ("obs_mean", "obs_std", "act_mean", "act_std")]
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {folder} lacks {exc}") from None
     except RuntimeError as exc:
         raise CheckpointError(f"{folder / WEIGHTS_FILE}: weights do not fit the config "
                               f"({str(exc).splitlines()[0]})") from None
     model.eval()
-    shape = next(iter(cams.values()))
-    policy = VisionPolicy(model, t["obs_mean"], t["obs_std"], t["act_mean"], t["act_std"],
-                          obs_names, act_names, list(cams), shape, arch["hidden"])
+    relative = config["action"].get("relative_to")
+    if relative is not None and any(n not in obs_names for n in relative):
+        raise CheckpointError(f"{folder / CONFIG_FILE}: action.relative_to names an element "
+                              "the observation does not have")
+    policy = VisionPolicy(model, *norm, obs_names, act_names, list(cams), cams,
+                          arch["hidden"],
+                          None if relative is None else [obs_names.index(n) for n in relative])
     return policy, config
 
 
 def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray],
                           actions: np.ndarray, episode_ids: np.ndarray, observation_names,
-                          action_names, config, seed: int = 0):
+                          action_names, config, seed: int = 0,
+                          weights: np.ndarray | None = None,
+                          relative_to: list[int] | None = None):
     """Fit the vision ensemble (``config``: a TrainConfig: members, hidden, learning_rate,
     batch_size, max_steps, eval_every, patience, holdout_fraction, device, threads).
-    ``images``: {camera: (N, H, W, 3) uint8}, frame-aligned with ``observations``.
+    ``images``: {camera: (N, H, W, 3) uint8}, frame-aligned with ``observations``;
+    ``weights`` and ``relative_to`` as for training.train_ensemble.
     Returns (VisionPolicy with the lowest held-out loss, TrainReport)."""
     import torch
 
@@ -235,14 +256,23 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
     device = _device(config.device)
     obs = np.asarray(observations, np.float32)
     act = np.asarray(actions, np.float32)
+    if relative_to is not None:
+        act = act - obs[:, relative_to]
     cameras = sorted(images)
     if len(obs) == 0:
         raise ValueError("no frames to train on")
+    if not cameras:
+        raise ValueError("the vision ensemble needs at least one camera's images")
+    for c in cameras:
+        if len(images[c]) != len(obs):
+            raise ValueError(f"{len(images[c])} images of camera {c} for {len(obs)} frames")
     train, hold = split_episodes(np.asarray(episode_ids), config.holdout_fraction, rng)
     obs_mean, obs_std = obs[train].mean(0), obs[train].std(0) + 1e-6
     act_mean, act_std = act[train].mean(0), act[train].std(0) + 1e-6
     x = torch.as_tensor((obs - obs_mean) / obs_std, device=device)
     y = torch.as_tensor((act - act_mean) / act_std, device=device)
+    wt = torch.as_tensor(np.ones(len(obs), np.float32) if weights is None
+                         else np.asarray(weights, np.float32), device=device)
     pixels = {c: torch.as_tensor(np.ascontiguousarray(images[c]), device=device)
               for c in cameras}  # uint8 on the device; converted per batch
     model = _modules()(config.members, len(cameras), obs.shape[1], config.hidden,
@@ -274,7 +304,8 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
         for k, m in enumerate(model.members):
             idx = torch.as_tensor(boot[k][rng.integers(0, len(boot[k]), config.batch_size)],
                                   device=device)
-            loss = loss + ((m(batch_images(idx), x[idx]) - y[idx]) ** 2).mean()
+            loss = loss + (((m(batch_images(idx), x[idx]) - y[idx]) ** 2).mean(-1)
+                           * wt[idx]).mean()
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()
@@ -291,9 +322,10 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
     if best[1] is not None:
         model.load_state_dict(best[1])
     model = model.cpu().eval()
-    shape = tuple(int(v) for v in images[cameras[0]].shape[1:])
+    shapes = {c: tuple(int(v) for v in images[c].shape[1:]) for c in cameras}
     policy = VisionPolicy(model, obs_mean, obs_std, act_mean, act_std, list(observation_names),
-                          list(action_names), cameras, shape, list(config.hidden))
+                          list(action_names), cameras, shapes, list(config.hidden),
+                          None if relative_to is None else list(relative_to))
     report = TrainReport(frames=len(obs), episodes=len(np.unique(episode_ids)),
                          holdout_episodes=len(np.unique(np.asarray(episode_ids)[hold])),
                          steps=step, best_holdout_loss=round(float(best[0]), 6),

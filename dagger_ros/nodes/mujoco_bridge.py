@@ -60,8 +60,8 @@ class MujocoBridge(Node):
         # the task's cameras: an image per observation, each on its own topic
         self.cameras = self.make_cameras(task, [ImageField(n, *task.camera_size)
                                                 for n in task.cameras])
-        self.pub_images = {name: topics.publisher(self, topics.observation_image(name))
-                           for name in task.cameras}
+        self.pub_images = {name: topics.publisher(self, topics.observation_image(
+            name, task.camera_size[0] * task.camera_size[1] * 3)) for name in task.cameras}
         self.pub_joints = topics.publisher(self, topics.JOINT_STATES)
         self.pub_state = topics.publisher(self, topics.TASK_STATE)
         self.pub_target = topics.publisher(self, topics.TASK_TARGET)

@@ -58,8 +58,8 @@ class ObserverNode(Node):
             callback = self.on_image if topic in self.builder.images else self.on_input
             self.create_subscription(cls, topic, lambda m, t=topic, c=callback: c(t, m),
                                      qos.SENSOR)
-        self.pub_images = {i.name: topics.publisher(self, topics.observation_image(i.name))
-                           for i in self.profile.images}
+        self.pub_images = {i.name: topics.publisher(self, topics.observation_image(
+            i.name, i.width * i.height * 3)) for i in self.profile.images}
         self.pub_obs = topics.publisher(self, topics.OBSERVATION)
         self.pub_event = topics.publisher(self, topics.EPISODE_EVENT)
         topics.subscribe(self, topics.OPERATOR_EVENT, self.on_operator_event)

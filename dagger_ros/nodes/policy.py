@@ -23,7 +23,7 @@ from dagger_ros.core.records import (
     RecordError,
     frame_episode,
 )
-from dagger_ros.ros import convert, topics
+from dagger_ros.ros import convert, qos, topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
 
@@ -50,8 +50,10 @@ class PolicyNode(Node):
         self.images: dict[int, dict] = {}
         self.waiting: dict[int, Observation] = {}
         for spec in profile.images:
-            topic = topics.observation_image(spec.name)
-            topics.subscribe(self, topic, lambda m, s=spec, t=topic.name: self.on_image(s, t, m))
+            topic = topics.observation_image(spec.name, spec.width * spec.height * 3)
+            # volatile: a late start wants no history of old frames
+            topics.subscribe(self, topic, lambda m, s=spec, t=topic.name: self.on_image(s, t, m),
+                             qos.STREAM)
         if self.config.checkpoint:
             self.log_load(self.runtime.load(self.config.checkpoint), self.config.checkpoint)
             if self.runtime.checkpoint_id is not None:  # the supervisor lets it drive once
@@ -91,6 +93,11 @@ class PolicyNode(Node):
             if len(self.waiting) > self.KEEP:  # its images lost: never answered
                 for old in sorted(self.waiting)[:-self.KEEP]:
                     del self.waiting[old]
+                missing = [topics.observation_image(n).name for n in self.cameras
+                           if n not in self.images.get(obs.stamp_ns, {})]
+                self.get_logger().warning(
+                    f"observations unanswered: no image on {', '.join(missing)} for the last "
+                    f"{self.KEEP} of them", throttle_duration_sec=2.0)
             self.answer_when_complete(obs.stamp_ns)
             return
         self.answer(obs, None)

@@ -25,7 +25,7 @@ from dagger_ros.core.config import ConfigError
 from dagger_ros.core.images import ImageError, decode_raw
 from dagger_ros.core.profile import node_profile
 from dagger_ros.core.recording import DatasetError, DatasetWriter, RecorderConfig, RecorderCore
-from dagger_ros.core.records import Observation, RecordError
+from dagger_ros.core.records import Observation, RecordError, parse_frame
 from dagger_ros.ros import convert, qos, topics
 from dagger_ros.ros.params import load_config
 from dagger_ros.ros.run import run_node
@@ -58,10 +58,11 @@ class RecorderNode(Node):
         topics.subscribe(self, topics.DECISION, self.on_decision, qos.EVERY_SAMPLE_LATCHED)
         topics.subscribe(self, topics.EPISODE_EVENT, self.on_event)
         for spec in profile.images:
-            topic = topics.observation_image(spec.name)
+            topic = topics.observation_image(spec.name, spec.width * spec.height * 3)
             topics.subscribe(self, topic, lambda m, s=spec, t=topic.name: self.on_image(s, t, m),
                              qos.EVERY_SAMPLE_LATCHED)
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.failed = False
         self.worker = threading.Thread(target=self.work, name="recorder-writer", daemon=True)
         self.worker.start()
         self.get_logger().info(f"recording to {self.config.dataset_root} "
@@ -87,13 +88,16 @@ class RecorderNode(Node):
             except Exception as exc:  # a bug, not bad input: stop; close() saves the rest
                 self.get_logger().error(f"recorder failed: {type(exc).__name__}: {exc}; "
                                         "stopping (what is complete is saved on the way out)")
+                self.failed = True
                 os.kill(os.getpid(), signal.SIGTERM)
                 return
 
     def on_image(self, spec, topic: str, msg) -> None:
         try:
+            if parse_frame(msg.header.frame_id, topic)[0] < 0:
+                return  # taken between episodes: never recorded
             pixels = decode_raw(msg, spec, topic)
-        except ImageError as exc:
+        except (ImageError, RecordError) as exc:
             self.get_logger().error(f"{exc}; not recorded", throttle_duration_sec=1.0)
             return
         self.jobs.put((self.core.image, (spec.name, convert.stamp_to_ns(msg.header.stamp),
@@ -131,6 +135,12 @@ class RecorderNode(Node):
         """Everything taken in is joined and saved first, then the episode in progress."""
         self.jobs.put(None)
         self.worker.join()
+        if self.failed:  # what the worker left queued: joined here, each on its own
+            while (job := self.jobs.get()) is not None:
+                try:
+                    job[0](*job[1])
+                except Exception:  # the record that failed, or one like it
+                    pass
         self.core.close()
 
 

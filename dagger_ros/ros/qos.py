@@ -2,12 +2,17 @@
 
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-#: every observation, action and decision must arrive: reliable, with room for bursts. A
-#: reliable KEEP_LAST writer drops its oldest sample once ``depth`` are unacknowledged, so
-#: the depth is how long a reader may stall: at 200 (under a second of lockstep), a recorder
-#: starved of CPU beside two other graphs and a training lost one frame mid-episode
-STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2000,
+#: every observation, action and decision must arrive: reliable, with room for bursts
+STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
                     reliability=ReliabilityPolicy.RELIABLE)
+#: the writers of those streams: a reliable KEEP_LAST writer drops its oldest sample once
+#: ``depth`` are unacknowledged, so its depth is how long a reader that must see every
+#: sample (the recorder) may stall. At 200 (under a second of lockstep) a recorder starved
+#: of CPU beside two other graphs and a training lost one frame mid-episode. Readers keep
+#: STREAM's 200: a control-path reader back from a stall has less stale input to wade
+#: through (depth is not part of QoS matching)
+STREAM_WRITER = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2000,
+                           reliability=ReliabilityPolicy.RELIABLE)
 #: readers that must see every sample (watchers, the recorder): nothing dropped on their side
 EVERY_SAMPLE = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)
 #: a stream whose last samples a reader matched late still gets (decisions, observation
@@ -18,10 +23,16 @@ EVERY_SAMPLE = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=Reliabilit
 LATCHED_STREAM = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2000,
                             reliability=ReliabilityPolicy.RELIABLE,
                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
-#: the same for images (96x96 RGB: 27 KB each, so 500 are ~14 MB kept by the writer)
-LATCHED_IMAGES = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=500,
-                            reliability=ReliabilityPolicy.RELIABLE,
-                            durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def latched_images(frame_bytes: int) -> QoSProfile:
+    """LATCHED_STREAM for images, as deep as 64 MB of them allow (2,000 at most, 10 at
+    least: a 96x96 RGB camera keeps 2,000, about 40 s at 50 Hz; a 640x480 one 69)."""
+    depth = max(10, min(2000, (64 << 20) // max(frame_bytes, 1)))
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
+                      reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
 #: the recorder's reader of a LATCHED_STREAM: every sample, and what it missed by matching late
 EVERY_SAMPLE_LATCHED = QoSProfile(history=HistoryPolicy.KEEP_ALL,
                                   reliability=ReliabilityPolicy.RELIABLE,

@@ -30,6 +30,8 @@ class Topic:
     qos: Any
     #: JSON topics: the record class (or a decode function) behind the String
     record: Any = None
+    #: the writer's QoS where it differs from the readers' (a deeper history)
+    writer_qos: Any = None
 
     def message(self, record) -> Any:
         """The message carrying ``record`` (a JSON record, or a StampedVector)."""
@@ -52,19 +54,25 @@ class Service:
 
 
 # -- the learner's data path ---------------------------------------------------------------
-OBSERVATION = Topic("/dagger/observation", JointState, qos.STREAM)
-EXPERT_OBSERVATION = Topic("/dagger/expert_observation", JointState, qos.STREAM)
-EXPERT_ACTION = Topic("/dagger/expert/action", JointState, qos.STREAM)
-POLICY_ACTION = Topic("/dagger/policy/action", JointState, qos.STREAM)
+OBSERVATION = Topic("/dagger/observation", JointState, qos.STREAM,
+                    writer_qos=qos.STREAM_WRITER)
+EXPERT_OBSERVATION = Topic("/dagger/expert_observation", JointState, qos.STREAM,
+                           writer_qos=qos.STREAM_WRITER)
+EXPERT_ACTION = Topic("/dagger/expert/action", JointState, qos.STREAM,
+                      writer_qos=qos.STREAM_WRITER)
+POLICY_ACTION = Topic("/dagger/policy/action", JointState, qos.STREAM,
+                      writer_qos=qos.STREAM_WRITER)
 #: the command for one observation, stamped with it (the lockstep simulator pairs by it)
-COMMAND = Topic("/dagger/command", JointState, qos.STREAM)
+COMMAND = Topic("/dagger/command", JointState, qos.STREAM,
+                writer_qos=qos.STREAM_WRITER)
 DECISION = Topic("/dagger/decision", String, qos.LATCHED_STREAM, records.DecisionRecord)
 
 
-def observation_image(name: str) -> Topic:
+def observation_image(name: str, frame_bytes: int = 96 * 96 * 3) -> Topic:
     """/dagger/observation/image/<name>: camera ``name``'s image of an observation (rgb8,
-    the observation's stamp and frame label), published just before the observation."""
-    return Topic(f"/dagger/observation/image/{name}", Image, qos.LATCHED_IMAGES)
+    the observation's stamp and frame label), published just before the observation;
+    latched as deep as the images' size allows (qos.latched_images)."""
+    return Topic(f"/dagger/observation/image/{name}", Image, qos.latched_images(frame_bytes))
 
 
 def camera_image(name: str) -> Topic:
@@ -107,7 +115,7 @@ EPISODE_SERVICES = {kind: Service(f"/dagger/episode/{kind}", Trigger)
 
 
 def publisher(node, topic: Topic, profile=None):
-    return node.create_publisher(topic.type, topic.name, profile or topic.qos)
+    return node.create_publisher(topic.type, topic.name, profile or topic.writer_qos or topic.qos)
 
 
 def subscribe(node, topic: Topic, callback: Callable, profile=None):

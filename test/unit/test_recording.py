@@ -38,10 +38,10 @@ def test_joiner_pairs_by_stamp_and_ignores_resent_observations():
     joiner = FrameJoiner()
     assert joiner.add_observation(5, "0:0", np.zeros(3)) is None
     assert joiner.add_observation(6, "0:1", np.ones(3)) is None
-    frame = joiner.add_decision(decision(6))
+    frame = joiner.add_decision(decision(6, label="0:1"))
     assert (frame.episode, frame.step, frame.stamp_ns) == (0, 1, 6)
     assert joiner.add_observation(6, "0:1", np.ones(3)) is None  # re-sent: joined already
-    assert joiner.add_decision(decision(5)).step == 0
+    assert joiner.add_decision(decision(5, label="0:0")).step == 0
 
 
 def test_assembler_waits_for_end_and_every_step():

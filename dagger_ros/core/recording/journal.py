@@ -128,6 +128,16 @@ def recover(root: Path, provenance_file: str,
         os.replace(root / rel, target)
         actions.append(f"moved {rel} ({size} bytes), written after the last commit, to "
                        f"{target.relative_to(root)}")
+    # LeRobot's scratch space for an episode being saved: frames as PNGs under images/,
+    # the video being encoded in tmp*/ (a kill mid-episode leaves them; a later save at the
+    # same index would pick the PNGs up as its own frames)
+    scratch = ([root / "images"] if (root / "images").is_dir() else []) + \
+        sorted(p for p in root.glob("tmp*") if p.is_dir())
+    for path in scratch:
+        target = root / TORN_DIR / stamp / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        actions.append(f"moved LeRobot's unfinished {path.name}/ to {target.relative_to(root)}")
     missing = [rel for rel in committed if not (root / rel).exists()]
     if missing:
         raise JournalError(f"{root}: committed files are missing: {', '.join(missing[:5])}"

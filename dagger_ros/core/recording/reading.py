@@ -111,15 +111,20 @@ def load_frames(root: str | Path, repo_id: str = "local/dagger_ros") -> dict[str
             "intervention": column("intervention", 0)}
 
 
-def load_images(root: str | Path, repo_id: str = "local/dagger_ros", cameras=()
-                ) -> dict[str, np.ndarray]:
-    """Every frame's image of each camera, {name: (N, H, W, 3) uint8} in dataset order: each
-    episode's video decoded once, in sequence (PyAV), from its from_timestamp on; far
-    faster than LeRobot's per-frame seeks when a trainer needs them all."""
+def load_images(root: str | Path, repo_id: str = "local/dagger_ros", cameras=(),
+                episodes: int | None = None) -> dict[str, np.ndarray]:
+    """Every frame's image of each camera, {name: (N, H, W, 3) uint8} in dataset order, of
+    the first ``episodes`` episodes (all: None; a trainer passes the count it read the
+    vectors of, while a recorder may be appending): each episode's video decoded once, in
+    sequence (PyAV), from its from_timestamp on; far faster than LeRobot's per-frame seeks
+    when a trainer needs them all."""
     import av
 
     dataset = open_dataset(root, repo_id)
-    episodes = dataset.meta.episodes
+    episodes_meta = dataset.meta.episodes
+    count = len(episodes_meta) if episodes is None else episodes
+    if count > len(episodes_meta):
+        raise DatasetError(f"{root} has {len(episodes_meta)} episodes, {count} asked for")
     fps = dataset.meta.fps
     out = {}
     for name in cameras:
@@ -127,8 +132,8 @@ def load_images(root: str | Path, repo_id: str = "local/dagger_ros", cameras=()
         if key not in dataset.meta.video_keys:
             raise DatasetError(f"{root} has no video feature {key}")
         parts = []
-        for ep in range(len(episodes)):
-            row = episodes[ep]
+        for ep in range(count):
+            row = episodes_meta[ep]
             length = int(row["length"])
             path = Path(root) / dataset.meta.video_path.format(
                 video_key=key, chunk_index=int(row[f"videos/{key}/chunk_index"]),

@@ -164,7 +164,9 @@ class DatasetWriter:
             record = episode_provenance(rows, end, index, frames[0].decision)
             for row in rows:
                 self.dataset.add_frame(row)
-            self.dataset.save_episode()
+            # cameras encoded one after the other in this process: LeRobot's parallel
+            # encoding forks the recorder, a multithreaded ROS process, at each save
+            self.dataset.save_episode(parallel_encoding=False)
             close_episode_files(self.dataset)
             self._check_videos(index, len(rows))
             self._append_provenance(record)
