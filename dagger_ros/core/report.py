@@ -38,7 +38,7 @@ class Method:
 
     name: str  # "HG-DAgger", "DAgger", ...
     parameters: str  # the gate's own parameters, in a few words
-    learner: str  # "ensemble MLP", "LeRobot act"
+    learner: str  # "ensemble MLP", "vision ensemble (CNN)", "LeRobot act"
     shows_beta: bool  # beta means something only for beta mixing
     intervention: str | None  # the column of its intervention figure, or None
 
@@ -50,8 +50,11 @@ class Method:
 def describe_method(gating, trainer) -> Method:
     """The method a graph runs, from its supervisor's gating config and its trainer's."""
     name, intervention = METHOD_NAMES[gating.gating]
+    from dagger_ros.core.profile import node_profile
+
+    cameras = node_profile(trainer.profile, trainer.task).images
     learner = (f"LeRobot {trainer.lerobot_policy}" if trainer.learner == "lerobot"
-               else "ensemble MLP")
+               else "vision ensemble (CNN)" if cameras else "ensemble MLP")
     return Method(name, gating.describe_gating(), learner, gating.gating == "beta",
                   intervention)
 
