@@ -133,3 +133,19 @@ def test_sigkill_during_video_encoding_loses_only_that_episode(tmp_path, point):
     assert run_child(root, 1, "commit", "camera").returncode == -9
     DatasetWriter(root, "local/crash", 50, OBS, ACT, images=[ImageField("cam", 64, 64)])
     check_intact(root, 3)
+
+
+def test_a_kill_during_the_first_camera_episode_leaves_a_folder_that_reopens(tmp_path):
+    """LeRobot's scratch space (images/ as PNGs, tmp*/ with the video being encoded) is
+    moved aside: the recorder reopens the folder and writes the episode again."""
+    root = tmp_path / "ds"
+    assert run_child(root, 0, "video_encoding", "camera").returncode == -9
+    logged = []
+    writer = DatasetWriter(root, "local/crash", 50, OBS, ACT, log=logged.append,
+                           images=[ImageField("cam", 64, 64)])
+    assert writer.episodes == 0
+    assert not (root / "images").exists() and not list(root.glob("tmp*"))
+    writer.close()
+    assert run_child(root, 1, "commit", "camera").returncode == -9
+    DatasetWriter(root, "local/crash", 50, OBS, ACT, images=[ImageField("cam", 64, 64)])
+    check_intact(root, 1)
