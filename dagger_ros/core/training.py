@@ -80,6 +80,22 @@ def _device(name: str):
     return torch.device(name)
 
 
+def prepare(config: TrainConfig, seed: int, observations, actions, relative_to=None):
+    """What every learner's training starts with: torch's threads and seed, a numpy
+    generator, the device, and float32 observations and targets (each action element
+    relative to its observation element where ``relative_to`` says so)."""
+    import torch
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(seed)
+    obs = np.asarray(observations, dtype=np.float32)
+    act = np.asarray(actions, dtype=np.float32)
+    if relative_to is not None:
+        act = act - obs[:, relative_to]
+    return np.random.default_rng(seed), _device(config.device), obs, act
+
+
 def train_ensemble(observations: np.ndarray, actions: np.ndarray, episode_ids: np.ndarray,
                    observation_names, action_names, config: TrainConfig, seed: int = 0,
                    weights: np.ndarray | None = None, relative_to: list[int] | None = None
@@ -96,15 +112,7 @@ def train_ensemble(observations: np.ndarray, actions: np.ndarray, episode_ids: n
     import torch
 
     start = time.perf_counter()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    device = _device(config.device)
-    obs = np.asarray(observations, dtype=np.float32)
-    act = np.asarray(actions, dtype=np.float32)
-    if relative_to is not None:
-        act = act - obs[:, relative_to]
+    rng, device, obs, act = prepare(config, seed, observations, actions, relative_to)
     if len(obs) == 0:
         raise ValueError("no frames to train on")
     w = np.ones(len(obs), np.float32) if weights is None else np.asarray(weights, np.float32)

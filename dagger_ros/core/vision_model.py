@@ -246,18 +246,10 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
     Returns (VisionPolicy with the lowest held-out loss, TrainReport)."""
     import torch
 
-    from dagger_ros.core.training import TrainReport, _device, split_episodes
+    from dagger_ros.core.training import TrainReport, prepare, split_episodes
 
     start = time.perf_counter()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    device = _device(config.device)
-    obs = np.asarray(observations, np.float32)
-    act = np.asarray(actions, np.float32)
-    if relative_to is not None:
-        act = act - obs[:, relative_to]
+    rng, device, obs, act = prepare(config, seed, observations, actions, relative_to)
     cameras = sorted(images)
     if len(obs) == 0:
         raise ValueError("no frames to train on")

@@ -18,7 +18,7 @@ from dagger_ros.ros.watch import Listener
 
 from .rosgraph import ROOT, start, stop, write_graph
 from .test_lerobot_tools import SMALL_ACT, lerobot, losses
-from .test_observer import COMMANDS, Q, FakeArm, call
+from .test_observer import COMMANDS, FakeArm, Q, call
 
 pytestmark = pytest.mark.integration
 

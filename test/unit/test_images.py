@@ -14,6 +14,7 @@ from dagger_ros.core.observer import ObservationBuilder
 from dagger_ros.core.profile import profile_from_mapping, task_profile
 from dagger_ros.core.recording.join import FrameJoiner
 from dagger_ros.core.tasks import make_task
+
 from .sample_records import decision
 
 RAW = ImageField("front", 4, 3, "/cam/image_raw", "sensor_msgs/msg/Image", 0.2)
