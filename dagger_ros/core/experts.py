@@ -77,34 +77,16 @@ class ReachIKExpert(Expert):
                 return False
         return True
 
-    def goal(self, q: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """The joint configuration to servo to: the solution nearest to ``q``."""
-        candidates = [s for s in self.solutions(target, q[0]) if self._inside_limits(s)]
-        if not candidates:  # unreachable target: head for the nearest solution anyway
-            candidates = self.solutions(target, q[0])
-        return min(candidates, key=lambda s: float(np.sum((s - q) ** 2)))
-
     def act(self, observation: np.ndarray) -> np.ndarray:
         q = observation[0:3]
-        goal = self.goal(q, observation[6:9])
+        candidates = [s for s in self.solutions(observation[6:9], q[0]) if self._inside_limits(s)]
+        if not candidates:  # unreachable target: head for the nearest solution anyway
+            candidates = self.solutions(observation[6:9], q[0])
+        goal = min(candidates, key=lambda s: float(np.sum((s - q) ** 2)))
         qd = self.gain * (goal - q)
         # scale the whole vector down (not per joint) so the joint-space line is kept
         over = np.max(np.abs(qd) / self._high)
         return qd / over if over > 1.0 else qd
-
-
-class ReachIKFrontExpert(ReachIKExpert):
-    """ReachIKExpert that always reaches one way: facing the target, elbow up (the first
-    solution), wherever the arm is. The nearest solution changes with where the arm happens
-    to be, so in the states a learning policy drives into, the labels jumped between ways
-    of reaching the same target; a policy learnt from them averaged the ways (on
-    reach_camera, DAgger fell below BC, whose expert-only episodes stay on one way)."""
-
-    name = "scripted/reach_ik_front"
-
-    def goal(self, q: np.ndarray, target: np.ndarray) -> np.ndarray:
-        front = self.solutions(target, q[0])[0]
-        return front if self._inside_limits(front) else super().goal(q, target)
 
 
 class ReachIKPositionExpert(ReachIKExpert):
@@ -152,7 +134,7 @@ class DriveStanleyExpert(Expert):
         return np.clip(np.array([speed, yaw_rate]), self._low, self._high)
 
 
-EXPERTS: dict[str, type[Expert]] = {"reach": ReachIKExpert, "reach_camera": ReachIKFrontExpert,
+EXPERTS: dict[str, type[Expert]] = {"reach": ReachIKExpert, "reach_camera": ReachIKExpert,
                                      "reach_position": ReachIKPositionExpert,
                                      "drive": DriveStanleyExpert}
 
