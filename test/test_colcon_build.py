@@ -37,7 +37,8 @@ def test_install_space_layout(install):
     for node in NODES + ["dagger-ros"]:
         assert os.access(lib / node, os.X_OK), f"missing executable lib/dagger_ros/{node}"
     models = list(install.glob("dagger_ros/lib/python3*/site-packages/dagger_ros/models/*.xml"))
-    assert {m.name for m in models} == {"reach.xml", "reach_position.xml", "drive.xml"}
+    assert {m.name for m in models} == {"reach.xml", "reach_position.xml", "reach_camera.xml",
+                                          "drive.xml"}
 
 
 def test_installed_package_runs_from_the_install_space(install):
