@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from rclpy.node import Node
 
-from dagger_ros.core.images import ImageError, decode_raw
+from dagger_ros.core.images import ImageError, ImageJoin, decode_raw
 from dagger_ros.core.policy_runtime import PolicyConfig, PolicyRuntime
 from dagger_ros.core.profile import node_profile
 from dagger_ros.core.records import (
@@ -29,9 +29,6 @@ from dagger_ros.ros.run import run_node
 
 
 class PolicyNode(Node):
-    #: images kept waiting for their observation, at most (a second at 100 Hz)
-    KEEP = 100
-
     def __init__(self, argv):
         super().__init__("policy")
         self.config: PolicyConfig = load_config(self, PolicyConfig, argv)
@@ -46,9 +43,8 @@ class PolicyNode(Node):
         topics.subscribe(self, topics.OBSERVATION, self.on_observation)
         topics.subscribe(self, topics.ROUND, self.on_round)
         self.cameras = {i.name: i for i in profile.images}
-        #: stamp -> {camera: pixels}, and observations waiting for their images
-        self.images: dict[int, dict] = {}
-        self.waiting: dict[int, Observation] = {}
+        #: observations waiting for their images (at most 100: a second at 100 Hz)
+        self.join = ImageJoin(self.cameras)
         for spec in profile.images:
             topic = topics.observation_image(spec.name, spec.width * spec.height * 3)
             # volatile: a late start wants no history of old frames
@@ -89,16 +85,14 @@ class PolicyNode(Node):
         if frame_episode(obs.frame) < 0:
             return  # no episode runs: nothing for the policy to drive
         if self.cameras:
-            self.waiting[obs.stamp_ns] = obs
-            if len(self.waiting) > self.KEEP:  # its images lost: never answered
-                for old in sorted(self.waiting)[:-self.KEEP]:
-                    del self.waiting[old]
-                missing = [topics.observation_image(n).name for n in self.cameras
-                           if n not in self.images.get(obs.stamp_ns, {})]
+            dropped = self.join.dropped
+            self.complete(self.join.add_observation(obs.stamp_ns, obs))
+            if self.join.dropped > dropped:
+                missing = [topics.observation_image(n).name
+                           for n in self.join.missing(obs.stamp_ns)]
                 self.get_logger().warning(
                     f"observations unanswered: no image on {', '.join(missing)} for the last "
-                    f"{self.KEEP} of them", throttle_duration_sec=2.0)
-            self.answer_when_complete(obs.stamp_ns)
+                    f"{self.join.keep} of them", throttle_duration_sec=2.0)
             return
         self.answer(obs, None)
 
@@ -110,24 +104,12 @@ class PolicyNode(Node):
         except (ImageError, RecordError) as exc:
             self.get_logger().error(f"{exc}; ignored", throttle_duration_sec=1.0)
             return
-        stamp = convert.stamp_to_ns(msg.header.stamp)
-        self.images.setdefault(stamp, {})[spec.name] = pixels
-        if len(self.images) > self.KEEP:  # observations lost: their images never complete
-            for old in sorted(self.images)[:-self.KEEP]:
-                del self.images[old]
-        self.answer_when_complete(stamp)
+        self.complete(self.join.add_image(spec.name, convert.stamp_to_ns(msg.header.stamp),
+                                          pixels))
 
-    def answer_when_complete(self, stamp: int) -> None:
-        got = self.images.get(stamp, {})
-        if stamp not in self.waiting or len(got) < len(self.cameras):
-            return
-        obs = self.waiting.pop(stamp)
-        del self.images[stamp]
-        for old in [s for s in self.images if s < stamp]:  # never completed: dropped
-            del self.images[old]
-        for old in [s for s in self.waiting if s < stamp]:
-            del self.waiting[old]
-        self.answer(obs, got)
+    def complete(self, joined) -> None:
+        if joined is not None:
+            self.answer(*joined)
 
     def answer(self, obs: Observation, images: dict | None) -> None:
         answer = self.runtime.act(obs.values, frame_episode(obs.frame), images)

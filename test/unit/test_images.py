@@ -160,3 +160,23 @@ def test_camera_task_hides_the_target_from_the_learner_and_renders_it():
         assert abs(after[1] - before[1]) > 5  # x in the world is columns in the image
     finally:
         cameras.close()
+
+
+def test_the_policy_answers_an_observation_once_every_camera_has_its_image():
+    from dagger_ros.core.images import ImageJoin
+
+    join = ImageJoin(["a", "b"], keep=3)
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    assert join.add_image("a", 10, pixels) is None  # images usually come first
+    assert join.add_observation(10, "obs10") is None
+    assert join.missing(10) == ["b"]
+    observation, images = join.add_image("b", 10, pixels)
+    assert observation == "obs10" and sorted(images) == ["a", "b"]
+    assert join.add_image("a", 10, pixels) is None  # answered once
+    # an observation whose images never come is dropped beyond keep, and counted
+    for stamp in (20, 30, 40, 50):
+        join.add_observation(stamp, f"obs{stamp}")
+    assert join.dropped == 1 and sorted(join.waiting) == [30, 40, 50]
+    join.add_image("a", 50, pixels)
+    assert join.add_image("b", 50, pixels) == ("obs50", {"a": pixels, "b": pixels})
+    assert join.waiting == {} and 10 not in join.images  # older ones never complete
