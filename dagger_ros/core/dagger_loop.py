@@ -48,17 +48,26 @@ class Episode:
     def observations(self) -> np.ndarray:
         return np.array([f.observation for f in self.frames])
 
+    def _labelled_frames(self) -> list[Frame]:
+        return [f for f in self.frames if f.decision.expert_action is not None]
+
     def labelled(self) -> tuple[np.ndarray, np.ndarray]:
-        """Observations and expert labels of the frames that have a label."""
-        keep = [f for f in self.frames if f.decision.expert_action is not None]
-        return (np.array([f.observation for f in keep]),
-                np.array([f.decision.expert_action for f in keep]))
+        """Observations and expert labels of the frames that have a label (shaped (0, n)
+        when none has: a gate that never asked the expert in this episode)."""
+        keep = self._labelled_frames()
+        if keep:
+            return (np.array([f.observation for f in keep]),
+                    np.array([f.decision.expert_action for f in keep]))
+        width = next((len(f.decision.executed_action) for f in self.frames
+                      if f.decision.executed_action), 0)
+        return np.zeros((0, len(self.frames[0].observation))), np.zeros((0, width))
 
     def labelled_images(self) -> dict[str, np.ndarray]:
         """The cameras' images of the labelled frames, {name: (N, H, W, 3)}."""
-        keep = [f for f in self.frames if f.decision.expert_action is not None]
-        names = keep[0].images if keep else {}
-        return {n: np.stack([f.images[n] for f in keep]) for n in names}
+        keep = self._labelled_frames()
+        return {n: np.stack([f.images[n] for f in keep]) if keep
+                else np.zeros((0, *image.shape), image.dtype)
+                for n, image in self.frames[0].images.items()}
 
     @property
     def sources(self) -> list[Source]:

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from dagger_ros.core.dagger_loop import InProcessGraph, expert_rollouts
+from dagger_ros.core.dagger_loop import InProcessGraph, expert_rollouts, stack
 from dagger_ros.core.records import Reason, Source
 
 
@@ -39,4 +39,9 @@ def test_a_gate_that_labels_only_its_queries_leaves_the_rest_unlabelled():
     driven = graph.collect_episode(1)  # nobody holds the take-over button
     assert {f.decision.source for f in driven.frames} == {Source.POLICY}
     assert all(f.decision.expert_action is None for f in driven.frames)
-    assert len(driven.labelled()[0]) == 0
+    obs_none, act_none = driven.labelled()
+    assert obs_none.shape == (0, obs.shape[1]) and act_none.shape == (0, act.shape[1])
+    # an episode without labels stacks with those that have some (it once broke the stack)
+    stacked_obs, stacked_act, ids = stack([demo, driven])
+    assert len(stacked_obs) == len(obs) and stacked_act.shape == act.shape
+    assert set(ids) == {0}
