@@ -1,6 +1,7 @@
 """Benchmark: recording one 96x96 camera at 50 Hz, and what the control loop loses meanwhile.
 
   ./dev.sh shell, then: python bench/camera_recorder.py [--episodes 100] [--write-episodes 20]
+                                                      [--no-realtime]
 
 1. The graph in real time at 50 Hz (bridge with the reach_camera task rendering its camera
    at every tick, expert, supervisor, recorder, one process each), for ``--episodes``
@@ -8,7 +9,11 @@
    saved (every one must be: the video frames are counted at each save), episodes saved,
    the control loop's tick intervals as a separate process hears /dagger/observation
    (median, p99, max; a late tick is what the loop lost), the supervisor's holds for a late
-   input, and each process's CPU share, with and without the recorder.
+   input, and each process's CPU share, with and without the recorder. The control path
+   (bridge, expert, supervisor) runs at SCHED_FIFO 50 as on a robot (config/robot.yaml;
+   the simulator as the robot's driver), and this process listens at the same priority,
+   when this user may (root, or an rtprio limit); ``--no-realtime``: all at normal
+   priority. The recorder always runs at normal priority, its encoder at nice +10.
 2. The writer alone: ``--write-episodes`` episodes of 150 rendered frames through
    DatasetWriter (add_frame, save, AV1 encoding, commit), in frames written per second.
 """
@@ -16,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import subprocess
 import tempfile
@@ -35,7 +41,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_graph(folder: Path, episodes: int, record: bool) -> dict:
+#: SCHED_FIFO priority of the control path, as config/robot.yaml sets it
+PRIORITY = 50
+
+
+def run_graph(folder: Path, episodes: int, record: bool, priority: int) -> dict:
     from sensor_msgs.msg import JointState
     from std_msgs.msg import String
 
@@ -45,7 +55,8 @@ def run_graph(folder: Path, episodes: int, record: bool) -> dict:
 
     folder.mkdir(parents=True)
     graph = {
-        "/**": {"ros__parameters": {"task": "reach_camera", "stepping": "realtime"}},
+        "/**": {"ros__parameters": {"task": "reach_camera", "stepping": "realtime",
+                                    "realtime_priority": priority}},
         "mujoco_bridge": {"ros__parameters": {
             "episodes": episodes, "wait_for_nodes": ["recorder"] if record else [],
             "max_episode_steps": 100}},
@@ -56,14 +67,18 @@ def run_graph(folder: Path, episodes: int, record: bool) -> dict:
         graph["recorder"] = {"ros__parameters": {"dataset_root": str(folder / "dataset")}}
     config = folder / "graph.yaml"
     config.write_text(yaml.safe_dump(graph))
+    if priority:  # the listener's threads inherit it: its own delays are not the graph's
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     watch = Listener({"/episode/event": String, "/dagger/recorder/saved": String,
                       "/dagger/decision": String})
     arrivals: list[float] = []  # when each observation reached a separate process
     watch.node.create_subscription(JointState, topics.OBSERVATION.name,
                                    lambda _: arrivals.append(time.monotonic()),
                                    topics.OBSERVATION.qos)
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))  # the graph sets its own
     run = start_child(["dagger-ros", "run", "--config", str(config)],
                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gc.disable()
     try:
         def ended() -> int:
             return sum(1 for e in watch.events() if e.EVENT == "end")
@@ -79,6 +94,7 @@ def run_graph(folder: Path, episodes: int, record: bool) -> dict:
         if record:
             watch.wait_until(lambda: watch.count(topics.RECORDER_SAVED) >= episodes, 120)
     finally:
+        gc.enable()
         stop_child(run, timeout=60)
         watch.close()
     ends = [e for e in watch.events() if e.EVENT == "end"][:episodes]
@@ -142,18 +158,26 @@ def writer_throughput(folder: Path, episodes: int) -> str:
 
 
 def main() -> None:
-    from dagger_ros.launcher import sigterm_as_interrupt
+    from dagger_ros.launcher import realtime_refusal, sigterm_as_interrupt
 
     sigterm_as_interrupt()
     parser = argparse.ArgumentParser()
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--write-episodes", type=int, default=20)
+    parser.add_argument("--no-realtime", action="store_true",
+                        help="the control path at normal priority (realtime_priority 0)")
     args = parser.parse_args()
+    priority = 0 if args.no_realtime else PRIORITY
+    refusal = realtime_refusal(priority)
+    if refusal:
+        print(f"control path at normal priority: {refusal}", flush=True)
+        priority = 0
     tmp = Path(tempfile.mkdtemp(prefix="dagger_camera_bench_"))
     print(f"{os.cpu_count()} CPUs; reach_camera, one 96x96 camera, real time at 50 Hz, "
-          f"{args.episodes} episodes", flush=True)
+          f"{args.episodes} episodes; control path (bridge, expert, supervisor) "
+          + (f"at SCHED_FIFO {priority}" if priority else "at normal priority"), flush=True)
     for record in (True, False):
-        r = run_graph(tmp / ("with" if record else "without"), args.episodes, record)
+        r = run_graph(tmp / ("with" if record else "without"), args.episodes, record, priority)
         what = "with the recorder" if record else "without the recorder"
         print(f"{what}: {r['steps']} frames stepped" + (
             f", {r['saved']} saved in {r['episodes_saved']} episodes (dropped: "

@@ -15,7 +15,7 @@ import uuid
 
 import numpy as np
 
-from dagger_ros.core.config import ConfigError, check_length, param
+from dagger_ros.core.config import ConfigError, SchedulingConfig, check_length, param
 from dagger_ros.core.records import (
     EpisodeEnd,
     EpisodesFinished,
@@ -48,8 +48,10 @@ class SensorNoiseConfig:
 
 
 @dataclasses.dataclass
-class BridgeConfig(SensorNoiseConfig):
-    """Parameters of the mujoco_bridge node."""
+class BridgeConfig(SensorNoiseConfig, SchedulingConfig):
+    """Parameters of the mujoco_bridge node. Its ``realtime_priority`` is for real-time
+    stepping, where the simulator stands in for a robot's driver (ros2_control runs its
+    loop at real-time priority)."""
 
     task: str = param("reach", "Simulated task: 'reach' (3-joint arm, velocity "
                       "controlled), 'reach_position' (the same arm under a position "
@@ -111,6 +113,7 @@ class BridgeConfig(SensorNoiseConfig):
                                   "and here a hosted node's crash ends the bridge's process.")
 
     def validate(self) -> None:
+        self.check_priority()
         task_class(self.task)  # unknown task -> ConfigError listing the known ones
         if self.exposes not in EXPOSES:
             raise ConfigError(f"'exposes' must be one of {EXPOSES}, got '{self.exposes}'")
