@@ -173,9 +173,10 @@ def stack(episodes: list[Episode]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def train_on(episodes: list[Episode], task: Task, config: TrainConfig, seed: int,
-             label_budget: int | None = None) -> EnsemblePolicy:
+             label_budget: int | None = None, previous=None) -> EnsemblePolicy:
     """Train on the episodes' expert labels (only the first ``label_budget`` of them); a
-    task with cameras trains the vision ensemble on the images too."""
+    task with cameras trains the vision ensemble on the images too (starting from
+    ``previous`` when ``config.warm_start``)."""
     obs, act, ids = stack(episodes)
     if label_budget is not None:
         obs, act, ids = obs[:label_budget], act[:label_budget], ids[:label_budget]
@@ -185,7 +186,8 @@ def train_on(episodes: list[Episode], task: Task, config: TrainConfig, seed: int
         parts = [e.labelled_images() for e in episodes]
         images = {n: np.concatenate([p[n] for p in parts])[:len(obs)] for n in task.cameras}
         policy, _ = train_vision_ensemble(obs, images, act, ids, task.observation_names,
-                                          task.action_names, config, seed=seed)
+                                          task.action_names, config, seed=seed,
+                                          init=previous if config.warm_start else None)
         return policy
     policy, _ = train_ensemble(obs, act, ids, task.observation_names, task.action_names,
                                config, seed=seed)
@@ -202,7 +204,7 @@ def run_dagger(graph: InProcessGraph, train: TrainConfig, rounds: int,
     for r in range(rounds):
         for i in range(episodes_per_round):
             data.append(graph.collect_episode(seed + r * episodes_per_round + i))
-        policy = train_on(data, task, train, seed=seed + r)
+        policy = train_on(data, task, train, seed=seed + r, previous=graph.policy)
         labels = sum(len(e.labelled()[0]) for e in data)
         history.append({"round": r, "beta": graph.supervisor.gate.beta, "episodes": len(data),
                         "labels": labels, **evaluate(task, policy, eval_episodes)})
@@ -228,9 +230,10 @@ def run_bc(task: Task, train: TrainConfig, label_counts: list[int], eval_episode
     """Behaviour cloning given the same label counts, from expert-only rollouts."""
     episodes = expert_rollouts(task.name, max(label_counts),
                                noise=task.observation_noise.tolist())
-    out = []
+    out, policy = [], None
     for i, labels in enumerate(label_counts):
-        policy = train_on(episodes, task, train, seed=seed + i, label_budget=labels)
+        policy = train_on(episodes, task, train, seed=seed + i, label_budget=labels,
+                          previous=policy)
         out.append({"labels": labels, **evaluate(task, policy, eval_episodes)})
     return out
 

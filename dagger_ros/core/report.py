@@ -102,14 +102,15 @@ def bc_baseline(task: Task, train: TrainConfig, label_counts: list[int], eval_ep
         from dagger_ros.core.recording.reading import load_images
 
         images = load_images(dataset_root, "local/bc_baseline", task.cameras)
-    rows = []
+    rows, policy = [], None
     for i, labels in enumerate(label_counts):
-        if images:
+        if images:  # warm_start: from the fit at the previous label count, as DAgger's rounds
             from dagger_ros.core.vision_model import train_vision_ensemble
 
             policy, report = train_vision_ensemble(
                 obs[:labels], {n: v[:labels] for n, v in images.items()}, act[:labels],
-                ids[:labels], task.observation_names, task.action_names, train, seed=seed + i)
+                ids[:labels], task.observation_names, task.action_names, train, seed=seed + i,
+                init=policy if train.warm_start else None)
         else:
             policy, report = train_ensemble(obs[:labels], act[:labels], ids[:labels],
                                             task.observation_names, task.action_names, train,

@@ -120,6 +120,9 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
                                   f"expert of task '{self.task}' (it has: {known})")
         if self.learner not in LEARNERS:
             raise ConfigError(f"'learner' must be one of {LEARNERS}, got '{self.learner}'")
+        if self.warm_start and not node_profile(self.profile, self.task).images:
+            raise ConfigError("'warm_start' is for the vision ensemble (a profile with images); "
+                              "the vector ensemble retrains from scratch each round")
         if self.learner == "lerobot" and node_profile(self.profile, self.task).images:
             raise ConfigError("'learner': lerobot does not take cameras yet (the policy node "
                               "gives a LeRobot policy the state vectors alone); with images in "
@@ -212,7 +215,7 @@ def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
             frames["observation"][keep], {n: v[keep] for n, v in images.items()},
             frames["action"][keep], frames["episode"][keep], observation_names, action_names,
             config, seed=config.seed + round_index, weights=weights[keep] if weighted else None,
-            relative_to=relative)
+            relative_to=relative, init=previous_vision_policy(config, round_index))
         save = save_vision_checkpoint
     else:
         policy, report = train_ensemble(frames["observation"][keep], frames["action"][keep],
@@ -228,14 +231,31 @@ def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
     return path, {"policy": policy, "report": dataclasses.asdict(report)}
 
 
+def previous_checkpoint(config: TrainerConfig, round_index: int) -> Path | None:
+    """The checkpoint the previous round wrote (None in round 0)."""
+    earlier = sorted((Path(config.run_dir) / "checkpoints").glob(
+        f"round_{round_index - 1:03d}-*")) if round_index > 0 else []
+    return earlier[-1] if earlier else None
+
+
+def previous_vision_policy(config: TrainerConfig, round_index: int):
+    """What a warm-started vision fit starts from: the previous round's checkpoint (None
+    without warm_start, in round 0, or when that round wrote none)."""
+    path = previous_checkpoint(config, round_index) if config.warm_start else None
+    if path is None:
+        return None
+    from dagger_ros.core.vision_model import load_vision_checkpoint
+
+    return load_vision_checkpoint(path)[0]
+
+
 def retrain_lerobot(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
     """A LeRobot policy trained (round 0) or fine-tuned (later) by lerobot-train."""
     from dagger_ros.core.lerobot_policy import LeRobotLearner
     from dagger_ros.core.lerobot_training import train_round
 
-    earlier = sorted((Path(config.run_dir) / "checkpoints").glob(
-        f"round_{round_index - 1:03d}-*")) if round_index > 0 else []
-    path, report = train_round(config, round_index, str(earlier[-1]) if earlier else None)
+    earlier = previous_checkpoint(config, round_index)
+    path, report = train_round(config, round_index, str(earlier) if earlier else None)
     profile = node_profile(config.profile, config.task)
     policy = LeRobotLearner(path, len(profile.state_names), len(profile.environment_names),
                             profile.action_size)

@@ -32,6 +32,12 @@ class TrainConfig:
     weight_decay: float = param(1e-5, "AdamW weight decay.")
     device: str = param("auto", "'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'.")
     threads: int = param(0, "CPU threads for torch (0: all cores).")
+    warm_start: bool = param(False, "Vision ensemble only: each fit starts from the previous "
+                             "one (the last round's checkpoint; BC's fit at the previous "
+                             "label count) instead of a fresh network, so that what the "
+                             "encoders found (where the target is in the image) carries "
+                             "over rather than being sought again from scratch each round. "
+                             "The vector ensemble always starts fresh.")
 
     def validate(self) -> None:
         if self.members < 1:

@@ -234,15 +234,40 @@ def load_vision_checkpoint(folder: str | Path, observation_size: int | None = No
     return policy, config
 
 
+def check_warm_start(init: VisionPolicy, cameras: list[str], shapes: dict,
+                     observation_names: list[str], action_names: list[str], config,
+                     relative_to) -> None:
+    """Raise ValueError naming what differs when ``init`` cannot be the starting point of a
+    fit with these inputs (another camera, image size, vector, action, architecture)."""
+    wanted = {"cameras": cameras, "image shapes": {c: tuple(int(v) for v in shapes[c])
+                                                   for c in cameras},
+              "observation names": observation_names, "action names": action_names,
+              "members": config.members, "hidden": list(config.hidden),
+              "relative_to": None if relative_to is None else list(relative_to)}
+    has = {"cameras": list(init.cameras),
+           "image shapes": {c: tuple(int(v) for v in s) for c, s in init.image_shapes.items()},
+           "observation names": list(init.observation_names),
+           "action names": list(init.action_names), "members": init.members,
+           "hidden": list(init.hidden), "relative_to": init.relative_to}
+    for key, value in wanted.items():
+        if has[key] != value:
+            raise ValueError(f"warm start: the previous policy's {key} are {has[key]}, this "
+                             f"fit's are {value}; start fresh (warm_start: false) or keep "
+                             "them as they were")
+
+
 def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray],
                           actions: np.ndarray, episode_ids: np.ndarray, observation_names,
                           action_names, config, seed: int = 0,
                           weights: np.ndarray | None = None,
-                          relative_to: list[int] | None = None):
+                          relative_to: list[int] | None = None,
+                          init: VisionPolicy | None = None):
     """Fit the vision ensemble (``config``: a TrainConfig: members, hidden, learning_rate,
     batch_size, max_steps, eval_every, patience, holdout_fraction, device, threads).
     ``images``: {camera: (N, H, W, 3) uint8}, frame-aligned with ``observations``;
-    ``weights`` and ``relative_to`` as for training.train_ensemble.
+    ``weights`` and ``relative_to`` as for training.train_ensemble. ``init``: a policy to
+    start from (warm start), with its normalisation; the result is never worse on the
+    held-out frames than ``init`` itself, which is the first candidate.
     Returns (VisionPolicy with the lowest held-out loss, TrainReport)."""
     import torch
 
@@ -259,8 +284,14 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
         if len(images[c]) != len(obs):
             raise ValueError(f"{len(images[c])} images of camera {c} for {len(obs)} frames")
     train, hold = split_episodes(np.asarray(episode_ids), config.holdout_fraction, rng)
-    obs_mean, obs_std = obs[train].mean(0), obs[train].std(0) + 1e-6
-    act_mean, act_std = act[train].mean(0), act[train].std(0) + 1e-6
+    if init is not None:
+        check_warm_start(init, cameras, {c: images[c].shape[1:] for c in cameras},
+                         list(observation_names), list(action_names), config, relative_to)
+        obs_mean, obs_std, act_mean, act_std = (init.obs_mean, init.obs_std, init.act_mean,
+                                                init.act_std)
+    else:
+        obs_mean, obs_std = obs[train].mean(0), obs[train].std(0) + 1e-6
+        act_mean, act_std = act[train].mean(0), act[train].std(0) + 1e-6
     x = torch.as_tensor((obs - obs_mean) / obs_std, device=device)
     y = torch.as_tensor((act - act_mean) / act_std, device=device)
     wt = torch.as_tensor(np.ones(len(obs), np.float32) if weights is None
@@ -268,7 +299,10 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
     pixels = {c: torch.as_tensor(np.ascontiguousarray(images[c]), device=device)
               for c in cameras}  # uint8 on the device; converted per batch
     model = _modules()(config.members, len(cameras), obs.shape[1], config.hidden,
-                       act.shape[1]).to(device)
+                       act.shape[1])
+    if init is not None:
+        model.load_state_dict(init.model.state_dict())
+    model = model.to(device)
     optim = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                               weight_decay=config.weight_decay)
     train_idx, hold_idx = np.flatnonzero(train), np.flatnonzero(hold)
@@ -291,6 +325,9 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
         return total / max(n, 1)
 
     best, stale, step = (np.inf, None), 0, 0
+    if init is not None and len(hold_idx):  # the starting point is the first candidate
+        best = (holdout_loss(), {k: v.detach().cpu().clone()
+                                 for k, v in model.state_dict().items()})
     for step in range(1, config.max_steps + 1):
         loss = 0.0
         for k, m in enumerate(model.members):

@@ -104,6 +104,15 @@ def test_profile_images_are_validated_by_name():
             profile_from_mapping(data, "p.yaml")
 
 
+def test_warm_start_is_for_a_profile_with_cameras():
+    from dagger_ros.core.config import from_mapping
+    from dagger_ros.core.rounds import TrainerConfig
+
+    assert from_mapping(TrainerConfig, {"task": "reach_camera", "warm_start": True}).warm_start
+    with pytest.raises(ConfigError, match="'warm_start' is for the vision ensemble"):
+        from_mapping(TrainerConfig, {"task": "reach", "warm_start": True})
+
+
 def test_the_observer_joins_images_by_stamp_and_names_a_stopped_or_bad_camera():
     builder = ObservationBuilder(profile_from_mapping(PROFILE, "p.yaml"))
     assert builder.never_heard() == ["/joint_states", "/wrist/image_raw"]

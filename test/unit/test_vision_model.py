@@ -65,6 +65,59 @@ def test_it_learns_where_the_dot_is_and_round_trips(tmp_path):
         again.predict(np.zeros(2), {})
 
 
+def test_a_warm_start_begins_from_the_previous_policy_and_never_ends_worse():
+    rng = np.random.default_rng(2)
+    images, where = dots(200, rng)
+    obs = rng.normal(size=(200, 2)).astype(np.float32)
+    episodes = np.repeat(np.arange(10), 20)
+    short = from_mapping(TrainConfig, {**CONFIG, "max_steps": 150})
+    first, _ = train_vision_ensemble(obs, {"cam": images}, where, episodes, ["a", "b"],
+                                     ["x", "y"], short)
+    probe = {"cam": images[0]}
+    # a fit that only wrecks the network (a huge step) keeps its starting point, which is
+    # the first candidate; its normalisation is the previous policy's
+    wild = from_mapping(TrainConfig, {**CONFIG, "max_steps": 100, "learning_rate": 5.0})
+    kept, report = train_vision_ensemble(obs * 3 + 1, {"cam": images}, where, episodes,
+                                         ["a", "b"], ["x", "y"], wild, init=first)
+    assert np.allclose(kept.obs_mean, first.obs_mean) and np.allclose(kept.obs_std,
+                                                                      first.obs_std)
+    assert np.allclose(kept.predict(np.zeros(2), probe)[0], first.predict(np.zeros(2), probe)[0],
+                       atol=1e-6)
+    # without the warm start the same wild fit ends elsewhere
+    fresh, _ = train_vision_ensemble(obs * 3 + 1, {"cam": images}, where, episodes,
+                                     ["a", "b"], ["x", "y"], wild)
+    assert not np.allclose(fresh.predict(np.zeros(2), probe)[0],
+                           first.predict(np.zeros(2), probe)[0], atol=1e-3)
+    # a previous policy of another shape is refused, naming what differs
+    three = from_mapping(TrainConfig, {**CONFIG, "members": 3, "max_steps": 10})
+    with pytest.raises(ValueError, match="members"):
+        train_vision_ensemble(obs, {"cam": images}, where, episodes, ["a", "b"], ["x", "y"],
+                              three, init=first)
+    with pytest.raises(ValueError, match="cameras"):
+        train_vision_ensemble(obs, {"wrist": images}, where, episodes, ["a", "b"], ["x", "y"],
+                              short, init=first)
+
+
+def test_the_trainer_warm_starts_from_the_previous_rounds_checkpoint(tmp_path):
+    from dagger_ros.core.rounds import TrainerConfig, previous_vision_policy
+
+    rng = np.random.default_rng(3)
+    images, where = dots(40, rng)
+    policy, _ = train_vision_ensemble(np.zeros((40, 3)), {"cam": images}, where[:, :1].repeat(3, 1),
+                                      np.repeat(np.arange(4), 10), ["a", "b", "c"],
+                                      ["x", "y", "z"],
+                                      from_mapping(TrainConfig, {**CONFIG, "max_steps": 5}))
+    save_vision_checkpoint(policy, tmp_path / "checkpoints", {"name": "round_000"})
+    warm = from_mapping(TrainerConfig, {"task": "reach_camera", "run_dir": str(tmp_path),
+                                        "warm_start": True})
+    cold = from_mapping(TrainerConfig, {"task": "reach_camera", "run_dir": str(tmp_path)})
+    assert previous_vision_policy(warm, 0) is None  # round 0 starts fresh
+    assert previous_vision_policy(cold, 1) is None
+    start = previous_vision_policy(warm, 1)
+    assert start is not None and np.allclose(start.obs_mean, policy.obs_mean)
+    assert previous_vision_policy(warm, 2) is None  # round 1 wrote none
+
+
 def test_recorded_videos_decode_frame_for_frame_for_training(tmp_path):
     camera = ImageField("cam", 64, 64)
     writer = DatasetWriter(tmp_path / "ds", "local/v", 50, ["a", "b", "c"], ["u", "v"],
