@@ -76,6 +76,28 @@ def split_episodes(episode_ids: np.ndarray, fraction: float, rng: np.random.Gene
     return ~holdout, holdout
 
 
+GOLDEN = (5 ** 0.5 - 1) / 2
+
+
+def stable_split(episode_ids: np.ndarray, fraction: float):
+    """Boolean masks (train, holdout) splitting whole episodes by their ids alone: episode
+    ``e`` is held out when the fractional part of ``e`` times the golden ratio is below
+    ``fraction`` (so about that share of any run of ids, spread evenly, episode 0 always).
+    An episode keeps its side as the data grow, so a fit that warm-starts from the last
+    one is never judged on frames that one trained on. With none held out by the rule and
+    two episodes or more, the one nearest it is held out."""
+    ids = np.asarray(episode_ids)
+    episodes = np.unique(ids)
+    if fraction <= 0 or len(episodes) < 2:
+        return np.ones(len(ids), bool), np.zeros(len(ids), bool)
+    phase = (episodes * GOLDEN) % 1.0
+    held = episodes[phase < fraction]
+    if len(held) == 0:
+        held = episodes[[int(np.argmin(phase))]]
+    holdout = np.isin(ids, held)
+    return ~holdout, holdout
+
+
 def _device(name: str):
     import torch
 

@@ -271,7 +271,7 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
     Returns (VisionPolicy with the lowest held-out loss, TrainReport)."""
     import torch
 
-    from dagger_ros.core.training import TrainReport, prepare, split_episodes
+    from dagger_ros.core.training import TrainReport, prepare, stable_split
 
     start = time.perf_counter()
     rng, device, obs, act = prepare(config, seed, observations, actions, relative_to)
@@ -283,7 +283,8 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
     for c in cameras:
         if len(images[c]) != len(obs):
             raise ValueError(f"{len(images[c])} images of camera {c} for {len(obs)} frames")
-    train, hold = split_episodes(np.asarray(episode_ids), config.holdout_fraction, rng)
+    # held-out episodes by id, the same in every round: a warm start is judged fairly
+    train, hold = stable_split(np.asarray(episode_ids), config.holdout_fraction)
     if init is not None:
         check_warm_start(init, cameras, {c: images[c].shape[1:] for c in cameras},
                          list(observation_names), list(action_names), config, relative_to)

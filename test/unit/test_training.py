@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dagger_ros.core.config import ConfigError, from_mapping
-from dagger_ros.core.training import TrainConfig, split_episodes, train_ensemble
+from dagger_ros.core.training import TrainConfig, split_episodes, stable_split, train_ensemble
 
 
 def test_learns_a_smooth_function_and_reports():
@@ -31,6 +31,25 @@ def test_holdout_takes_whole_episodes():
     assert not set(ids[hold]) & set(ids[train])
     _, hold_one = split_episodes(np.zeros(5, int), 0.2, np.random.default_rng(0))
     assert not hold_one.any()  # a single episode is never held out
+
+
+def test_the_stable_split_keeps_each_episodes_side_as_the_data_grow():
+    before = None
+    for n in (2, 5, 20, 60, 150):
+        ids = np.repeat(np.arange(n), 3)
+        train, hold = stable_split(ids, 0.1)
+        held = set(ids[hold])
+        assert held and not held & set(ids[train])
+        if before is not None:  # an episode trained on before is never held out now
+            assert held >= before[0] and not held & before[1]
+        before = (held, set(ids[train]))
+    assert abs(len(before[0]) - 15) <= 2  # about the fraction, of 150 episodes
+    # the split depends on the ids, not on their order or on which others are present
+    _, some = stable_split(np.array([7, 40, 3, 99, 12, 0]), 0.1)
+    _, alone = stable_split(np.array([0, 99]), 0.1)
+    assert some[5] and not some[3] and alone[0] and not alone[1]
+    _, single = stable_split(np.zeros(4, int), 0.1)
+    assert not single.any()
 
 
 @pytest.mark.parametrize("settings, culprit", [
