@@ -174,6 +174,12 @@ def main() -> None:
     args = parser.parse_args()
     priority = 0 if args.no_realtime else PRIORITY
     refusal = realtime_refusal(priority)
+    if priority and not refusal:
+        try:  # root without CAP_SYS_NICE (a default container) passes the rlimit check
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        except PermissionError as exc:
+            refusal = f"SCHED_FIFO refused ({exc})"
     if refusal:
         print(f"control path at normal priority: {refusal}", flush=True)
         priority = 0

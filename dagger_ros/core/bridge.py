@@ -114,6 +114,10 @@ class BridgeConfig(SensorNoiseConfig, SchedulingConfig):
 
     def validate(self) -> None:
         self.check_priority()
+        if self.realtime_priority and self.stepping == "lockstep":
+            raise ConfigError("'realtime_priority' is for real-time stepping (the simulator as "
+                              "a robot's driver); a lockstep bridge waits for the graph, and "
+                              "the nodes it hosts would run at SCHED_FIFO")
         task_class(self.task)  # unknown task -> ConfigError listing the known ones
         if self.exposes not in EXPOSES:
             raise ConfigError(f"'exposes' must be one of {EXPOSES}, got '{self.exposes}'")

@@ -232,10 +232,11 @@ def retrain(config: TrainerConfig, round_index: int) -> tuple[Path, dict]:
 
 
 def previous_checkpoint(config: TrainerConfig, round_index: int) -> Path | None:
-    """The checkpoint the previous round wrote (None in round 0)."""
-    earlier = sorted((Path(config.run_dir) / "checkpoints").glob(
+    """The checkpoint the previous round wrote (None in round 0): the newest of that
+    round's folders, should a reused run_dir hold an older run's too."""
+    earlier = list((Path(config.run_dir) / "checkpoints").glob(
         f"round_{round_index - 1:03d}-*")) if round_index > 0 else []
-    return earlier[-1] if earlier else None
+    return max(earlier, key=lambda p: p.stat().st_mtime) if earlier else None
 
 
 def previous_vision_policy(config: TrainerConfig, round_index: int):

@@ -85,7 +85,8 @@ def stable_split(episode_ids: np.ndarray, fraction: float):
     ``fraction`` (so about that share of any run of ids, spread evenly, episode 0 always).
     An episode keeps its side as the data grow, so a fit that warm-starts from the last
     one is never judged on frames that one trained on. With none held out by the rule and
-    two episodes or more, the one nearest it is held out."""
+    two episodes or more, the one nearest it is held out; with all held out, the one
+    farthest from it is trained on."""
     ids = np.asarray(episode_ids)
     episodes = np.unique(ids)
     if fraction <= 0 or len(episodes) < 2:
@@ -94,6 +95,8 @@ def stable_split(episode_ids: np.ndarray, fraction: float):
     held = episodes[phase < fraction]
     if len(held) == 0:
         held = episodes[[int(np.argmin(phase))]]
+    elif len(held) == len(episodes):  # a few ids that all fall below: train on one
+        held = episodes[np.arange(len(episodes)) != int(np.argmax(phase))]
     holdout = np.isin(ids, held)
     return ~holdout, holdout
 

@@ -113,6 +113,16 @@ def test_warm_start_is_for_a_profile_with_cameras():
         from_mapping(TrainerConfig, {"task": "reach", "warm_start": True})
 
 
+def test_a_lockstep_bridge_refuses_a_realtime_priority():
+    from dagger_ros.core.bridge import BridgeConfig
+    from dagger_ros.core.config import from_mapping
+
+    assert from_mapping(BridgeConfig, {"stepping": "realtime",
+                                       "realtime_priority": 50}).realtime_priority == 50
+    with pytest.raises(ConfigError, match="'realtime_priority' is for real-time stepping"):
+        from_mapping(BridgeConfig, {"stepping": "lockstep", "realtime_priority": 50})
+
+
 def test_the_observer_joins_images_by_stamp_and_names_a_stopped_or_bad_camera():
     builder = ObservationBuilder(profile_from_mapping(PROFILE, "p.yaml"))
     assert builder.never_heard() == ["/joint_states", "/wrist/image_raw"]

@@ -50,6 +50,9 @@ def test_the_stable_split_keeps_each_episodes_side_as_the_data_grow():
     assert some[5] and not some[3] and alone[0] and not alone[1]
     _, single = stable_split(np.zeros(4, int), 0.1)
     assert not single.any()
+    # ids that all fall below the fraction (0 and 5 at 0.1) still leave one to train on
+    train, hold = stable_split(np.array([0, 0, 5, 5]), 0.1)
+    assert train.any() and hold.any()
 
 
 @pytest.mark.parametrize("settings, culprit", [

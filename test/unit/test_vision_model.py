@@ -1,6 +1,8 @@
 """The vision ensemble: it learns where things are in an image, its checkpoints round-trip
 and are refused for another robot, and a recorded dataset's videos decode for training."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -116,6 +118,19 @@ def test_the_trainer_warm_starts_from_the_previous_rounds_checkpoint(tmp_path):
     start = previous_vision_policy(warm, 1)
     assert start is not None and np.allclose(start.obs_mean, policy.obs_mean)
     assert previous_vision_policy(warm, 2) is None  # round 1 wrote none
+    # a reused run_dir holding an older run's round 0 too: the newest one is the start
+    newer, _ = train_vision_ensemble(np.zeros((40, 3)), {"cam": images}, where[:, :1].repeat(3, 1),
+                                     np.repeat(np.arange(4), 10), ["a", "b", "c"],
+                                     ["x", "y", "z"],
+                                     from_mapping(TrainConfig, {**CONFIG, "max_steps": 5}),
+                                     seed=9)
+    old = next((tmp_path / "checkpoints").glob("round_000-*"))
+    os.utime(old, (1_000_000, 1_000_000))
+    save_vision_checkpoint(newer, tmp_path / "checkpoints", {"name": "round_000"})
+    assert len(list((tmp_path / "checkpoints").glob("round_000-*"))) == 2
+    start = previous_vision_policy(warm, 1)
+    probe = np.zeros(3), {"cam": images[0]}
+    assert np.allclose(start.predict(*probe)[0], newer.predict(*probe)[0], atol=1e-6)
 
 
 def test_recorded_videos_decode_frame_for_frame_for_training(tmp_path):
