@@ -446,6 +446,7 @@ def run_operator_rounds(config: TrainerConfig, ports: RoundPorts, train: Callabl
         ports.log(f"round {r}: {need} episodes in; retraining in the background (the "
                   "robot keeps collecting with the "
                   + ("previous policy)" if checkpoint else "operator)"))
+        policy_drove = checkpoint is not None  # round 0: the operator demonstrated
         path, report = train(config, r, ports.alive)
         checkpoint = (path, checkpoint_id(path))
         row = operator_round_row(r, ports.saved(), path, report)
@@ -454,8 +455,10 @@ def run_operator_rounds(config: TrainerConfig, ports: RoundPorts, train: Callabl
         write_round_report(config.run_dir, ports)
         rows.append(row)
         rate = ("-" if row.intervention_rate is None else f"{row.intervention_rate:.0%}")
-        ports.log(f"round {r}: {row.eval_episodes} episodes, policy's own success "
-                  f"{row.success_rate:.0%}, intervention rate {rate}, {row.interventions} "
+        own = (f"policy's own success {row.success_rate:.0%}" if policy_drove else
+               "the operator's demonstrations")
+        ports.log(f"round {r}: {row.eval_episodes} episodes, {own}, intervention rate "
+                  f"{rate}, {row.interventions} "
                   f"take-overs, {row.labels} labels so far; new checkpoint "
                   f"{row.checkpoint_id}")
         if config.stop_at_target and r and row.success_rate >= config.target_success:
