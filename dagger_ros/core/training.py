@@ -37,7 +37,8 @@ class TrainConfig:
                              "label count) instead of a fresh network, so that what the "
                              "encoders found (where the target is in the image) carries "
                              "over rather than being sought again from scratch each round. "
-                             "The vector ensemble always starts fresh.")
+                             "On reach_camera it did not help (README, Cameras): off by "
+                             "default. The vector ensemble always starts fresh.")
 
     def validate(self) -> None:
         if self.members < 1:
