@@ -153,35 +153,38 @@ class SimCameras:
 class ImageJoin:
     """Observations waiting for their cameras' images, joined by stamp (a policy answers an
     observation once it has every camera's image of it). Either may come first; what never
-    completes is dropped beyond ``keep`` entries, oldest first, and counted in
-    ``dropped``."""
+    completes is dropped beyond ``keep`` entries, oldest first, and counted:
+    ``dropped_observations`` (no image came for them) apart from ``dropped_images`` (no
+    observation came for them)."""
 
     def __init__(self, cameras, keep: int = 100):
         self.cameras = tuple(cameras)
         self.keep = keep
         self.images: dict[int, dict] = {}
         self.waiting: dict[int, object] = {}
-        self.dropped = 0
+        self.dropped_observations = 0
+        self.dropped_images = 0
 
     def add_observation(self, stamp_ns: int, observation) -> tuple | None:
         self.waiting[stamp_ns] = observation
-        self._prune(self.waiting)
+        self.dropped_observations += self._prune(self.waiting)
         return self._complete(stamp_ns)
 
     def add_image(self, name: str, stamp_ns: int, pixels) -> tuple | None:
         self.images.setdefault(stamp_ns, {})[name] = pixels
-        self._prune(self.images)
+        self.dropped_images += self._prune(self.images)
         return self._complete(stamp_ns)
 
     def missing(self, stamp_ns: int) -> list[str]:
         """The cameras whose image of ``stamp_ns`` has not come."""
         return [c for c in self.cameras if c not in self.images.get(stamp_ns, {})]
 
-    def _prune(self, table: dict) -> None:
-        if len(table) > self.keep:
-            for old in sorted(table)[:-self.keep]:
-                del table[old]
-                self.dropped += 1
+    def _prune(self, table: dict) -> int:
+        """Entries beyond ``keep`` dropped, oldest first: how many."""
+        old = sorted(table)[:-self.keep] if len(table) > self.keep else []
+        for stamp in old:
+            del table[stamp]
+        return len(old)
 
     def _complete(self, stamp: int) -> tuple | None:
         """(observation, {camera: pixels}) once both are there; older entries are dropped

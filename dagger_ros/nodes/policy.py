@@ -85,9 +85,9 @@ class PolicyNode(Node):
         if frame_episode(obs.frame) < 0:
             return  # no episode runs: nothing for the policy to drive
         if self.cameras:
-            dropped = self.join.dropped
+            dropped = self.join.dropped_observations
             self.complete(self.join.add_observation(obs.stamp_ns, obs))
-            if self.join.dropped > dropped:
+            if self.join.dropped_observations > dropped:
                 missing = [topics.observation_image(n).name
                            for n in self.join.missing(obs.stamp_ns)]
                 self.get_logger().warning(

@@ -195,7 +195,12 @@ def test_the_policy_answers_an_observation_once_every_camera_has_its_image():
     # an observation whose images never come is dropped beyond keep, and counted
     for stamp in (20, 30, 40, 50):
         join.add_observation(stamp, f"obs{stamp}")
-    assert join.dropped == 1 and sorted(join.waiting) == [30, 40, 50]
+    assert join.dropped_observations == 1 and sorted(join.waiting) == [30, 40, 50]
+    assert join.dropped_images == 0
     join.add_image("a", 50, pixels)
     assert join.add_image("b", 50, pixels) == ("obs50", {"a": pixels, "b": pixels})
     assert join.waiting == {} and 10 not in join.images  # older ones never complete
+    # images whose observation never comes (e.g. between episodes) are counted apart
+    for stamp in (60, 70, 80, 90):
+        join.add_image("a", stamp, pixels)
+    assert join.dropped_images == 1 and join.dropped_observations == 1
