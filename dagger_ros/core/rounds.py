@@ -286,6 +286,14 @@ def checkpoint_id(path: Path) -> str:
     return Path(path).name.rsplit("-", 1)[1]
 
 
+def log_refused_warm_start(ports, round_index: int, report: dict) -> None:
+    """Say so when a warm start was asked for and the fit started afresh (see
+    vision_model.normalisation_drift)."""
+    start = report.get("start", "")
+    if start.startswith("fresh: "):
+        ports.log(f"round {round_index}: {start[len('fresh: '):]}; trained from scratch")
+
+
 def round_row(round_index: int, saved: list[SavedEpisode], checkpoint: Path,
               train_report: dict, evaluation: dict) -> RoundMetrics:
     """The metrics of one round, from the recorder's provenance records so far."""
@@ -374,6 +382,7 @@ def run_rounds(config: TrainerConfig, ports: RoundPorts,
             episode = ports.start_episode(deadline)
             ports.wait_saved(episode, max(1.0, deadline - clock()))
         path, trained = retrain(config, r)
+        log_refused_warm_start(ports, r, trained["report"])
         checkpoint = (path, checkpoint_id(path))
         evaluation = evaluate(config, trained["policy"])
         row = round_row(r, ports.saved(), path, trained["report"], evaluation)
@@ -448,6 +457,7 @@ def run_operator_rounds(config: TrainerConfig, ports: RoundPorts, train: Callabl
                   + ("previous policy)" if checkpoint else "operator)"))
         policy_drove = checkpoint is not None  # round 0: the operator demonstrated
         path, report = train(config, r, ports.alive)
+        log_refused_warm_start(ports, r, report)
         checkpoint = (path, checkpoint_id(path))
         row = operator_round_row(r, ports.saved(), path, report)
         append_metrics(config.run_dir, row)

@@ -37,6 +37,9 @@ class TrainConfig:
                              "label count) instead of a fresh network, so that what the "
                              "encoders found (where the target is in the image) carries "
                              "over rather than being sought again from scratch each round. "
+                             "It keeps the previous fit's normalisation; where a value now "
+                             "spreads over 4 times wider than then, the fit starts fresh and "
+                             "the trainer's log names the value. "
                              "On reach_camera it did not help (README, Cameras): off by "
                              "default. The vector ensemble always starts fresh.")
 
@@ -64,6 +67,7 @@ class TrainReport:
     best_holdout_loss: float
     seconds: float
     device: str
+    start: str = "fresh"  # "warm": from the previous policy; "fresh: <why not>" if refused
 
 
 def split_episodes(episode_ids: np.ndarray, fraction: float, rng: np.random.Generator):

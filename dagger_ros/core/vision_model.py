@@ -285,9 +285,17 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
             raise ValueError(f"{len(images[c])} images of camera {c} for {len(obs)} frames")
     # held-out episodes by id, the same in every round: a warm start is judged fairly
     train, hold = stable_split(np.asarray(episode_ids), config.holdout_fraction)
+    begin = "fresh"
     if init is not None:
         check_warm_start(init, cameras, {c: images[c].shape[1:] for c in cameras},
                          list(observation_names), list(action_names), config, relative_to)
+        drift = normalisation_drift(init, observation_names, action_names, obs[train],
+                                    act[train])
+        if drift:  # its scaling would blow those inputs up: a fresh fit, saying why
+            init, begin = None, f"fresh: warm start refused, {drift}"
+        else:
+            begin = "warm"
+    if init is not None:
         obs_mean, obs_std, act_mean, act_std = (init.obs_mean, init.obs_std, init.act_mean,
                                                 init.act_std)
     else:
@@ -359,5 +367,33 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
     report = TrainReport(frames=len(obs), episodes=len(np.unique(episode_ids)),
                          holdout_episodes=len(np.unique(np.asarray(episode_ids)[hold])),
                          steps=step, best_holdout_loss=round(float(best[0]), 6),
-                         seconds=round(time.perf_counter() - start, 3), device=str(device))
+                         seconds=round(time.perf_counter() - start, 3), device=str(device),
+                         start=begin)
     return policy, report
+
+
+DRIFT_LIMIT = 4.0  # how much wider than at the warm start's fit a value may spread
+
+
+def normalisation_drift(init: VisionPolicy, observation_names, action_names,
+                        observations: np.ndarray, actions: np.ndarray) -> str:
+    """Why ``init``'s normalisation no longer fits the data ('' if it does). A warm start
+    keeps the normalisation of the fit it starts from; a value that barely moved then (a
+    joint the demonstrations left alone) and spreads DRIFT_LIMIT times wider now would
+    reach the network scaled up as much."""
+    worst = []
+    for kind, names, values, mean, std in (
+            ("observation", observation_names, observations, init.obs_mean, init.obs_std),
+            ("action", action_names, actions, init.act_mean, init.act_std)):
+        if not len(values):
+            continue
+        spread = np.sqrt(np.mean((np.asarray(values) - mean) ** 2, axis=0))
+        ratio = spread / std
+        worst += [(float(r), f"{kind} '{names[i]}'") for i, r in enumerate(ratio)
+                  if r > DRIFT_LIMIT]
+    if not worst:
+        return ""
+    ratio, name = max(worst)
+    return (f"{name} spreads {ratio:.0f} times wider than its normalisation from the "
+            f"previous fit (limit {DRIFT_LIMIT:g})"
+            + (f", and {len(worst) - 1} more" if len(worst) > 1 else ""))

@@ -81,6 +81,7 @@ def test_a_warm_start_begins_from_the_previous_policy_and_never_ends_worse():
     wild = from_mapping(TrainConfig, {**CONFIG, "max_steps": 100, "learning_rate": 5.0})
     kept, report = train_vision_ensemble(obs * 3 + 1, {"cam": images}, where, episodes,
                                          ["a", "b"], ["x", "y"], wild, init=first)
+    assert report.start == "warm"
     assert np.allclose(kept.obs_mean, first.obs_mean) and np.allclose(kept.obs_std,
                                                                       first.obs_std)
     assert np.allclose(kept.predict(np.zeros(2), probe)[0], first.predict(np.zeros(2), probe)[0],
@@ -98,6 +99,31 @@ def test_a_warm_start_begins_from_the_previous_policy_and_never_ends_worse():
     with pytest.raises(ValueError, match="cameras"):
         train_vision_ensemble(obs, {"wrist": images}, where, episodes, ["a", "b"], ["x", "y"],
                               short, init=first)
+
+
+def test_a_warm_start_whose_normalisation_no_longer_fits_trains_afresh_saying_why():
+    rng = np.random.default_rng(4)
+    images, where = dots(120, rng)
+    episodes = np.repeat(np.arange(6), 20)
+    still = np.column_stack([np.full(120, 0.3), rng.normal(size=120)])  # 'a' never moved
+    config = from_mapping(TrainConfig, {**CONFIG, "max_steps": 20})
+    first, _ = train_vision_ensemble(still, {"cam": images}, where, episodes, ["a", "b"],
+                                     ["x", "y"], config)
+    moving = np.column_stack([rng.normal(0.3, 0.5, 120), rng.normal(size=120)])
+    later, report = train_vision_ensemble(moving, {"cam": images}, where, episodes,
+                                          ["a", "b"], ["x", "y"], config, init=first)
+    assert report.start.startswith("fresh: warm start refused, observation 'a' spreads")
+    assert "'b'" not in report.start
+    assert later.obs_std[0] > 0.3  # its own normalisation, not the one that blew 'a' up
+    # the trainer's log says so, naming the round
+    from dagger_ros.core.rounds import log_refused_warm_start
+
+    said = []
+    log_refused_warm_start(type("Ports", (), {"log": staticmethod(said.append)}), 3,
+                           {"start": report.start})
+    log_refused_warm_start(type("Ports", (), {"log": staticmethod(said.append)}), 4,
+                           {"start": "warm"})
+    assert said == [f"round 3: {report.start[len('fresh: '):]}; trained from scratch"]
 
 
 def test_the_trainer_warm_starts_from_the_previous_rounds_checkpoint(tmp_path):
