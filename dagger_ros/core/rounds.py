@@ -286,6 +286,22 @@ def checkpoint_id(path: Path) -> str:
     return Path(path).name.rsplit("-", 1)[1]
 
 
+def gate_summary(saved: list[SavedEpisode], round_index: int) -> str:
+    """How the round's collection was gated, in the gate's own terms: beta for DAgger's
+    mixing (whose beta is the gate's setting), the expert's share of the policy-run time
+    for the others (their beta is unused)."""
+    this_round = [x for x in saved if x.round == round_index]
+    if not this_round:
+        return "no episodes"
+    last = this_round[-1]
+    if last.gating == "beta":
+        return f"beta {last.beta:.3f}"
+    rate = intervention_metrics(this_round)["intervention_rate"]
+    if rate is None:
+        return f"{last.gating} gate, no policy drove (the expert's episodes)"
+    return f"{last.gating} gate, expert's share {rate:.0%}"
+
+
 def log_refused_warm_start(ports, round_index: int, report: dict) -> None:
     """Say so when a warm start was asked for and the fit started afresh (see
     vision_model.normalisation_drift)."""
@@ -389,8 +405,8 @@ def run_rounds(config: TrainerConfig, ports: RoundPorts,
         append_metrics(config.run_dir, row)
         ports.publish(row)
         rows.append(row)
-        ports.log(f"round {r}: beta {row.beta:.3f}, {row.labels} labels, evaluation "
-                  f"success {row.success_rate:.0%}, checkpoint {row.checkpoint_id}")
+        ports.log(f"round {r}: {gate_summary(ports.saved(), r)}, {row.labels} labels, "
+                  f"evaluation success {row.success_rate:.0%}, checkpoint {row.checkpoint_id}")
         if config.stop_at_target and row.success_rate >= config.target_success:
             ports.log(f"target success {config.target_success:.0%} reached")
             break

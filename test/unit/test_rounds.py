@@ -6,7 +6,7 @@ import pytest
 
 from dagger_ros.core.config import from_mapping
 from dagger_ros.core.records import Outcome, SavedEpisode
-from dagger_ros.core.rounds import TrainerConfig, read_metrics, run_rounds
+from dagger_ros.core.rounds import TrainerConfig, gate_summary, read_metrics, run_rounds
 
 
 class Ports:
@@ -75,6 +75,25 @@ def test_rounds_announce_collect_retrain_and_announce_the_last_checkpoint(tmp_pa
         ("announce", 3, "id2", True)]  # the last checkpoint reaches the policy too
     assert [row.round for row in read_metrics(tmp_path / "metrics.jsonl")] == [0, 1, 2]
     assert [row.success_rate for row in rows] == [0.2, 0.6, 0.8]
+
+
+def test_the_round_log_gives_each_gate_in_its_own_terms():
+    def episode(round_index, gating, policy, took):
+        return SavedEpisode(
+            episode_index=0, sim_episode=0, seed=0, outcome=Outcome.SUCCESS, frames=20,
+            round=round_index, checkpoint_id=None, label_source="s", gating=gating,
+            beta=0.5, expert_frames=took, policy_frames=policy, hold_frames=0,
+            unlabelled_frames=0, interventions=1, intervention_frames=took, handoffs=2,
+            first_stamp_ns=0, last_stamp_ns=19 * 20_000_000)
+
+    assert gate_summary([episode(1, "beta", 10, 10)], 1) == "beta 0.500"
+    # an uncertainty gate's beta is unused: the expert's share of the policy's time instead
+    saved = [episode(0, "uncertainty", 0, 0), episode(1, "uncertainty", 15, 5),
+             episode(1, "uncertainty", 17, 3)]
+    assert gate_summary(saved, 1) == "uncertainty gate, expert's share 20%"
+    assert gate_summary(saved, 0) == ("uncertainty gate, no policy drove (the expert's "
+                                      "episodes)")
+    assert gate_summary(saved, 2) == "no episodes"
 
 
 def test_rounds_stop_once_the_target_is_reached(tmp_path):
