@@ -173,10 +173,10 @@ def stack(episodes: list[Episode]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def train_on(episodes: list[Episode], task: Task, config: TrainConfig, seed: int,
-             label_budget: int | None = None, previous=None) -> EnsemblePolicy:
+             label_budget: int | None = None, previous=None):
     """Train on the episodes' expert labels (only the first ``label_budget`` of them); a
     task with cameras trains the vision ensemble on the images too (starting from
-    ``previous`` when ``config.warm_start``)."""
+    ``previous`` when ``config.warm_start``). Returns (policy, TrainReport)."""
     obs, act, ids = stack(episodes)
     if label_budget is not None:
         obs, act, ids = obs[:label_budget], act[:label_budget], ids[:label_budget]
@@ -185,13 +185,16 @@ def train_on(episodes: list[Episode], task: Task, config: TrainConfig, seed: int
 
         parts = [e.labelled_images() for e in episodes]
         images = {n: np.concatenate([p[n] for p in parts])[:len(obs)] for n in task.cameras}
-        policy, _ = train_vision_ensemble(obs, images, act, ids, task.observation_names,
-                                          task.action_names, config, seed=seed,
-                                          init=previous if config.warm_start else None)
-        return policy
-    policy, _ = train_ensemble(obs, act, ids, task.observation_names, task.action_names,
-                               config, seed=seed)
-    return policy
+        return train_vision_ensemble(obs, images, act, ids, task.observation_names,
+                                     task.action_names, config, seed=seed,
+                                     init=previous if config.warm_start else None)
+    return train_ensemble(obs, act, ids, task.observation_names, task.action_names, config,
+                          seed=seed)
+
+
+def fit_start(config: TrainConfig, report) -> dict:
+    """A row's note of how a warm-started fit began ("warm", or why it began fresh)."""
+    return {"train_start": report.start} if config.warm_start else {}
 
 
 def run_dagger(graph: InProcessGraph, train: TrainConfig, rounds: int,
@@ -204,10 +207,11 @@ def run_dagger(graph: InProcessGraph, train: TrainConfig, rounds: int,
     for r in range(rounds):
         for i in range(episodes_per_round):
             data.append(graph.collect_episode(seed + r * episodes_per_round + i))
-        policy = train_on(data, task, train, seed=seed + r, previous=graph.policy)
+        policy, report = train_on(data, task, train, seed=seed + r, previous=graph.policy)
         labels = sum(len(e.labelled()[0]) for e in data)
         history.append({"round": r, "beta": graph.supervisor.gate.beta, "episodes": len(data),
-                        "labels": labels, **evaluate(task, policy, eval_episodes)})
+                        "labels": labels, **evaluate(task, policy, eval_episodes),
+                        **fit_start(train, report)})
         graph.set_policy(policy, r + 1, f"inprocess-{r}")
     return history
 
@@ -232,9 +236,10 @@ def run_bc(task: Task, train: TrainConfig, label_counts: list[int], eval_episode
                                noise=task.observation_noise.tolist())
     out, policy = [], None
     for i, labels in enumerate(label_counts):
-        policy = train_on(episodes, task, train, seed=seed + i, label_budget=labels,
-                          previous=policy)
-        out.append({"labels": labels, **evaluate(task, policy, eval_episodes)})
+        policy, report = train_on(episodes, task, train, seed=seed + i, label_budget=labels,
+                                  previous=policy)
+        out.append({"labels": labels, **evaluate(task, policy, eval_episodes),
+                    **fit_start(train, report)})
     return out
 
 

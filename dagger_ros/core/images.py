@@ -153,7 +153,8 @@ class SimCameras:
 class ImageJoin:
     """Observations waiting for their cameras' images, joined by stamp (a policy answers an
     observation once it has every camera's image of it). Either may come first; what never
-    completes is dropped beyond ``keep`` entries, oldest first, and counted:
+    completes is dropped (beyond ``keep`` entries, oldest first, or once a newer one
+    completes: they arrive in order) and counted:
     ``dropped_observations`` (no image came for them) apart from ``dropped_images`` (no
     observation came for them)."""
 
@@ -164,10 +165,12 @@ class ImageJoin:
         self.waiting: dict[int, object] = {}
         self.dropped_observations = 0
         self.dropped_images = 0
+        #: the cameras whose image the last dropped observation never got
+        self.last_missing: list[str] = []
 
     def add_observation(self, stamp_ns: int, observation) -> tuple | None:
         self.waiting[stamp_ns] = observation
-        self.dropped_observations += self._prune(self.waiting)
+        self._drop_observations(sorted(self.waiting)[:-self.keep])
         return self._complete(stamp_ns)
 
     def add_image(self, name: str, stamp_ns: int, pixels) -> tuple | None:
@@ -178,6 +181,12 @@ class ImageJoin:
     def missing(self, stamp_ns: int) -> list[str]:
         """The cameras whose image of ``stamp_ns`` has not come."""
         return [c for c in self.cameras if c not in self.images.get(stamp_ns, {})]
+
+    def _drop_observations(self, stamps) -> None:
+        for stamp in sorted(stamps):
+            self.last_missing = self.missing(stamp)
+            del self.waiting[stamp]
+            self.dropped_observations += 1
 
     def _prune(self, table: dict) -> int:
         """Entries beyond ``keep`` dropped, oldest first: how many."""
@@ -192,7 +201,9 @@ class ImageJoin:
         if stamp not in self.waiting or self.missing(stamp):
             return None
         observation, images = self.waiting.pop(stamp), self.images.pop(stamp)
-        for table in (self.images, self.waiting):
-            for old in [s for s in table if s < stamp]:
-                del table[old]
+        self._drop_observations([s for s in self.waiting if s < stamp])
+        older = [s for s in self.images if s < stamp]
+        for old in older:
+            del self.images[old]
+        self.dropped_images += len(older)
         return observation, images

@@ -14,6 +14,7 @@ from dagger_ros.core.dagger_loop import (
     EVAL_SEED_BASE,
     evaluate,
     expert_rollouts,
+    fit_start,
 )
 from dagger_ros.core.recording import DatasetWriter, bc_task_text, load_training_data
 from dagger_ros.core.tasks import Task
@@ -116,7 +117,8 @@ def bc_baseline(task: Task, train: TrainConfig, label_counts: list[int], eval_ep
                                             task.observation_names, task.action_names, train,
                                             seed=seed + i)
         rows.append({"labels": labels, "train_episodes": int(len(np.unique(ids[:labels]))),
-                     **evaluate(task, policy, eval_episodes, EVAL_SEED_BASE)})
+                     **evaluate(task, policy, eval_episodes, EVAL_SEED_BASE),
+                     **fit_start(train, report)})
         if progress:
             progress(rows[-1])
     return rows

@@ -288,8 +288,8 @@ def checkpoint_id(path: Path) -> str:
 
 def gate_summary(saved: list[SavedEpisode], round_index: int) -> str:
     """How the round's collection was gated, in the gate's own terms: beta for DAgger's
-    mixing (whose beta is the gate's setting), the expert's share of the policy-run time
-    for the others (their beta is unused)."""
+    mixing (whose beta is the gate's setting), the intervention rate (the expert's share of
+    the policy-run time) for the others (their beta is unused)."""
     this_round = [x for x in saved if x.round == round_index]
     if not this_round:
         return "no episodes"
@@ -299,7 +299,7 @@ def gate_summary(saved: list[SavedEpisode], round_index: int) -> str:
     rate = intervention_metrics(this_round)["intervention_rate"]
     if rate is None:
         return f"{last.gating} gate, no policy drove (the expert's episodes)"
-    return f"{last.gating} gate, expert's share {rate:.0%}"
+    return f"{last.gating} gate, intervention rate {rate:.0%}"
 
 
 def log_refused_warm_start(ports, round_index: int, report: dict) -> None:
@@ -401,11 +401,12 @@ def run_rounds(config: TrainerConfig, ports: RoundPorts,
         log_refused_warm_start(ports, r, trained["report"])
         checkpoint = (path, checkpoint_id(path))
         evaluation = evaluate(config, trained["policy"])
-        row = round_row(r, ports.saved(), path, trained["report"], evaluation)
+        saved = ports.saved()
+        row = round_row(r, saved, path, trained["report"], evaluation)
         append_metrics(config.run_dir, row)
         ports.publish(row)
         rows.append(row)
-        ports.log(f"round {r}: {gate_summary(ports.saved(), r)}, {row.labels} labels, "
+        ports.log(f"round {r}: {gate_summary(saved, r)}, {row.labels} labels, "
                   f"evaluation success {row.success_rate:.0%}, checkpoint {row.checkpoint_id}")
         if config.stop_at_target and row.success_rate >= config.target_success:
             ports.log(f"target success {config.target_success:.0%} reached")

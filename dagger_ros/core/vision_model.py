@@ -267,7 +267,9 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
     ``images``: {camera: (N, H, W, 3) uint8}, frame-aligned with ``observations``;
     ``weights`` and ``relative_to`` as for training.train_ensemble. ``init``: a policy to
     start from (warm start), with its normalisation; the result is never worse on the
-    held-out frames than ``init`` itself, which is the first candidate.
+    held-out frames than ``init`` itself, which is the first candidate. A start whose
+    normalisation no longer fits the data (normalisation_drift) is refused: the fit begins
+    fresh, and the report's ``start`` says why.
     Returns (VisionPolicy with the lowest held-out loss, TrainReport)."""
     import torch
 
@@ -372,28 +374,30 @@ def train_vision_ensemble(observations: np.ndarray, images: dict[str, np.ndarray
     return policy, report
 
 
-DRIFT_LIMIT = 4.0  # how much wider than at the warm start's fit a value may spread
+DRIFT_LIMIT = 4.0  # how far (RMS, in the previous fit's standard deviations) values may lie
 
 
 def normalisation_drift(init: VisionPolicy, observation_names, action_names,
                         observations: np.ndarray, actions: np.ndarray) -> str:
     """Why ``init``'s normalisation no longer fits the data ('' if it does). A warm start
-    keeps the normalisation of the fit it starts from; a value that barely moved then (a
-    joint the demonstrations left alone) and spreads DRIFT_LIMIT times wider now would
-    reach the network scaled up as much."""
+    keeps the normalisation of the fit it starts from: a value that barely moved then (a
+    joint the demonstrations left alone) and spreads, or sits, far from that fit's mean now
+    would reach the network scaled up as much. The limit: a value's root-mean-square
+    distance from the previous mean, in the previous standard deviations, DRIFT_LIMIT."""
     worst = []
     for kind, names, values, mean, std in (
             ("observation", observation_names, observations, init.obs_mean, init.obs_std),
             ("action", action_names, actions, init.act_mean, init.act_std)):
         if not len(values):
             continue
-        spread = np.sqrt(np.mean((np.asarray(values) - mean) ** 2, axis=0))
-        ratio = spread / std
-        worst += [(float(r), f"{kind} '{names[i]}'") for i, r in enumerate(ratio)
-                  if r > DRIFT_LIMIT]
+        with np.errstate(invalid="ignore", over="ignore"):
+            distance = np.sqrt(np.mean((np.asarray(values, float) - mean) ** 2, axis=0))
+            ratio = distance / np.maximum(np.asarray(std, float), 1e-6)
+        worst += [(float(r) if np.isfinite(r) else np.inf, f"{kind} '{names[i]}'")
+                  for i, r in enumerate(ratio) if not r <= DRIFT_LIMIT]  # NaN: refused too
     if not worst:
         return ""
     ratio, name = max(worst)
-    return (f"{name} spreads {ratio:.0f} times wider than its normalisation from the "
-            f"previous fit (limit {DRIFT_LIMIT:g})"
-            + (f", and {len(worst) - 1} more" if len(worst) > 1 else ""))
+    return (f"{name} lies {ratio:.1f} of the previous fit's standard deviations from its "
+            f"mean (root mean square; limit {DRIFT_LIMIT:g})"
+            + (f", and {len(worst) - 1} more value(s)" if len(worst) > 1 else ""))

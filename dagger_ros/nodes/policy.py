@@ -45,6 +45,7 @@ class PolicyNode(Node):
         self.cameras = {i.name: i for i in profile.images}
         #: observations waiting for their images (at most 100: a second at 100 Hz)
         self.join = ImageJoin(self.cameras)
+        self.warned_drops = 0  # dropped observations the log has told of
         for spec in profile.images:
             topic = topics.observation_image(spec.name, spec.width * spec.height * 3)
             # volatile: a late start wants no history of old frames
@@ -85,14 +86,7 @@ class PolicyNode(Node):
         if frame_episode(obs.frame) < 0:
             return  # no episode runs: nothing for the policy to drive
         if self.cameras:
-            dropped = self.join.dropped_observations
             self.complete(self.join.add_observation(obs.stamp_ns, obs))
-            if self.join.dropped_observations > dropped:
-                missing = [topics.observation_image(n).name
-                           for n in self.join.missing(obs.stamp_ns)]
-                self.get_logger().warning(
-                    f"observations unanswered: no image on {', '.join(missing)} for the last "
-                    f"{self.join.keep} of them", throttle_duration_sec=2.0)
             return
         self.answer(obs, None)
 
@@ -110,6 +104,12 @@ class PolicyNode(Node):
     def complete(self, joined) -> None:
         if joined is not None:
             self.answer(*joined)
+        if self.join.dropped_observations > self.warned_drops:
+            self.warned_drops = self.join.dropped_observations
+            missing = [topics.observation_image(n).name for n in self.join.last_missing]
+            self.get_logger().warning(
+                f"{self.warned_drops} observation(s) unanswered so far: no image on "
+                f"{', '.join(missing) or 'a camera'} came for them", throttle_duration_sec=2.0)
 
     def answer(self, obs: Observation, images: dict | None) -> None:
         answer = self.runtime.act(obs.values, frame_episode(obs.frame), images)

@@ -239,7 +239,9 @@ class SupervisorNode(Node):
         if status is None:
             return
         self.pub_status.publish(topics.SUPERVISOR_STATUS.message(status))
-        self.get_logger().info(f"round {status.round}: beta {status.beta:.3f}, "
+        gate = (f"beta {status.beta:.3f}" if self.config.gating == "beta" else
+                f"{self.config.gating} gate")  # the other gates leave beta unused
+        self.get_logger().info(f"round {status.round}: {gate}, "
                                f"policy {status.checkpoint_id or 'none'}")
 
 

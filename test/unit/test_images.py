@@ -199,8 +199,19 @@ def test_the_policy_answers_an_observation_once_every_camera_has_its_image():
     assert join.dropped_images == 0
     join.add_image("a", 50, pixels)
     assert join.add_image("b", 50, pixels) == ("obs50", {"a": pixels, "b": pixels})
-    assert join.waiting == {} and 10 not in join.images  # older ones never complete
+    assert join.waiting == {} and 10 not in join.images  # older ones never complete...
+    assert join.dropped_observations == 3  # ... and are counted: 30 and 40 never answered
+    assert join.last_missing == ["a", "b"]
+    assert join.dropped_images == 1  # the second image of 10, whose answer had gone
+    # a camera that skips every other frame: each completion drops the one before it
+    for stamp in (51, 52, 53, 54):
+        join.add_image("a", stamp, pixels)
+        join.add_observation(stamp, f"obs{stamp}")
+        if stamp % 2 == 0:
+            join.add_image("b", stamp, pixels)
+    assert join.dropped_observations == 5 and join.last_missing == ["b"]
+    assert join.dropped_images == 3  # camera a's images of 51 and 53
     # images whose observation never comes (e.g. between episodes) are counted apart
     for stamp in (60, 70, 80, 90):
         join.add_image("a", stamp, pixels)
-    assert join.dropped_images == 1 and join.dropped_observations == 1
+    assert join.dropped_images == 4 and join.dropped_observations == 5

@@ -1,5 +1,6 @@
 """The trainer's round loop without ROS: announce, collect, retrain, evaluate, stop."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -90,10 +91,37 @@ def test_the_round_log_gives_each_gate_in_its_own_terms():
     # an uncertainty gate's beta is unused: the expert's share of the policy's time instead
     saved = [episode(0, "uncertainty", 0, 0), episode(1, "uncertainty", 15, 5),
              episode(1, "uncertainty", 17, 3)]
-    assert gate_summary(saved, 1) == "uncertainty gate, expert's share 20%"
+    assert gate_summary(saved, 1) == "uncertainty gate, intervention rate 20%"
     assert gate_summary(saved, 0) == ("uncertainty gate, no policy drove (the expert's "
                                       "episodes)")
     assert gate_summary(saved, 2) == "no episodes"
+
+
+def test_the_round_loop_logs_the_gate_and_a_refused_warm_start(tmp_path):
+    ports = Ports()
+    beta_saved = ports.wait_saved
+
+    def uncertainty_saved(episode, timeout):  # the policy drove 18 steps, the expert 2
+        beta_saved(episode, timeout)
+        ports.saved_episodes[-1] = dataclasses.replace(
+            ports.saved_episodes[-1], gating="uncertainty", policy_frames=18,
+            intervention_frames=2, interventions=1)
+
+    ports.wait_saved = uncertainty_saved
+
+    def refused(config, round_index):
+        path, trained = fake_retrain(config, round_index)
+        trained["report"]["start"] = "fresh: warm start refused, observation 'a' lies far"
+        return path, trained
+
+    run_rounds(config(tmp_path, rounds=1, episodes_per_round=1, first_round_episodes=1,
+                      stop_at_target=False), ports, retrain=refused,
+               evaluate=lambda c, p: {"success_rate": 0.5, "mean_return": 0.0,
+                                      "eval_episodes": 2})
+    said = [c[1] for c in ports.calls if c[0] == "log"]
+    assert "round 0: warm start refused, observation 'a' lies far; trained from scratch" in said
+    assert any(line.startswith("round 0: uncertainty gate, intervention rate 10%, 10 labels")
+               for line in said), said
 
 
 def test_rounds_stop_once_the_target_is_reached(tmp_path):

@@ -79,6 +79,7 @@ def test_a_warm_start_begins_from_the_previous_policy_and_never_ends_worse():
     # a fit that only wrecks the network (a huge step) keeps its starting point, which is
     # the first candidate; its normalisation is the previous policy's
     wild = from_mapping(TrainConfig, {**CONFIG, "max_steps": 100, "learning_rate": 5.0})
+    # (3x the spread, shifted: some 3.2 of the old deviations away, inside the limit of 4)
     kept, report = train_vision_ensemble(obs * 3 + 1, {"cam": images}, where, episodes,
                                          ["a", "b"], ["x", "y"], wild, init=first)
     assert report.start == "warm"
@@ -112,9 +113,17 @@ def test_a_warm_start_whose_normalisation_no_longer_fits_trains_afresh_saying_wh
     moving = np.column_stack([rng.normal(0.3, 0.5, 120), rng.normal(size=120)])
     later, report = train_vision_ensemble(moving, {"cam": images}, where, episodes,
                                           ["a", "b"], ["x", "y"], config, init=first)
-    assert report.start.startswith("fresh: warm start refused, observation 'a' spreads")
+    assert report.start.startswith("fresh: warm start refused, observation 'a' lies ")
     assert "'b'" not in report.start
     assert later.obs_std[0] > 0.3  # its own normalisation, not the one that blew 'a' up
+    # a NaN among the values is never a fit: refused too, never let through
+    from dagger_ros.core.vision_model import normalisation_drift
+
+    broken = still.copy()
+    broken[5, 1] = np.nan
+    assert "observation 'b'" in normalisation_drift(first, ["a", "b"], ["x", "y"], broken,
+                                                    where)
+    assert normalisation_drift(first, ["a", "b"], ["x", "y"], still, where) == ""
     # the trainer's log says so, naming the round
     from dagger_ros.core.rounds import log_refused_warm_start
 
