@@ -8,9 +8,11 @@ A LeRobot pretrained folder (what ``lerobot-train`` writes under
 checkpoint (whose config.json has an ``architecture``) by that ``type``.
 
 The policy reads the dataset's features: ``observation.state`` (the profile's state
-fields) and ``observation.environment_state`` (its environment fields), and answers
-``action``. Its inputs and output are checked against the profile's sizes when it loads;
-a mismatch is refused naming the folder.
+fields), ``observation.environment_state`` (its environment fields) and
+``observation.images.<camera>`` (the profile's cameras: channels first, 0..1, as LeRobot's
+dataset gives a decoded frame), and answers ``action``. Its inputs and output are checked
+against the profile's sizes and cameras when it loads; a mismatch is refused naming the
+folder and the feature.
 
 Uncertainty: with ``samples`` > 1 the policy answers each observation ``samples`` times at
 once (one batch, so one forward pass; with an action queue, ``samples`` whole chunks). A
@@ -34,6 +36,7 @@ import numpy as np
 from dagger_ros.core.policy_model import CheckpointError
 
 STATE, ENVIRONMENT, ACTION = "observation.state", "observation.environment_state", "action"
+IMAGES = "observation.images."
 
 
 def is_lerobot_folder(path: str | Path) -> bool:
@@ -59,8 +62,10 @@ class LeRobotLearner:
 
     def __init__(self, path: str | Path, state_size: int, environment_size: int,
                  action_size: int, device: str = "cpu", samples: int = 1,
-                 threads: int | None = None):
+                 threads: int | None = None, images: dict | None = None):
+        """``images``: the profile's cameras, {name: (H, W, 3)}."""
         path = Path(path)
+        images = {name: tuple(int(v) for v in shape) for name, shape in (images or {}).items()}
         if samples < 1:
             raise CheckpointError(f"{path}: samples must be >= 1, got {samples}")
         for name in ("config.json", "model.safetensors"):
@@ -81,11 +86,20 @@ class LeRobotLearner:
                                   f"{type(exc).__name__}: {exc}") from None
         self.kind = config.type
         want = {STATE: state_size, ENVIRONMENT: environment_size}
-        inputs = {k: int(np.prod(f.shape)) for k, f in config.input_features.items()}
+        shapes = {k: tuple(int(v) for v in f.shape) for k, f in config.input_features.items()}
+        inputs = {k: int(np.prod(s)) for k, s in shapes.items() if not k.startswith(IMAGES)}
         outputs = {k: int(np.prod(f.shape)) for k, f in config.output_features.items()}
         unknown = [k for k in inputs if k not in want or want[k] == 0]
         wrong = [f"{k} has {n} elements, the profile {want[k]}" for k, n in inputs.items()
                  if k in want and want[k] and n != want[k]]
+        cameras = {k[len(IMAGES):]: s for k, s in shapes.items() if k.startswith(IMAGES)}
+        unknown += [f"{IMAGES}{c}" for c in cameras if c not in images]
+        wrong += [f"{IMAGES}{c} is {s}, the profile's camera gives "
+                  f"{(3, *images[c][:2])} (channels, height, width)"
+                  for c, s in cameras.items() if c in images and s != (3, *images[c][:2])]
+        wrong += [f"it does not read camera '{c}' ({IMAGES}{c}), which the profile gives: "
+                  "a policy that ignores the camera cannot see what only the camera shows"
+                  for c in images if c not in cameras]
         if unknown or wrong or outputs.get(ACTION) != action_size:
             why = wrong + [f"it reads {k}, which the profile does not give" for k in unknown]
             if outputs.get(ACTION) != action_size:
@@ -103,6 +117,7 @@ class LeRobotLearner:
         self.policy.eval()
         self.torch, self.device = torch, device
         self.inputs = [k for k in (STATE, ENVIRONMENT) if k in inputs]
+        self.cameras = images
         self.state_size, self.action_size = state_size, action_size
         self.observation_size = state_size + environment_size
         self.content_id = folder_id(path)
@@ -118,17 +133,28 @@ class LeRobotLearner:
     def stochastic(self) -> bool:
         """Whether two samples of one observation differ (Diffusion: yes; ACT: no)."""
         self.reset()
-        normalized, _ = self._sample(np.zeros(self.observation_size, np.float32), rows=2)
+        blank = {c: np.zeros(shape, np.uint8) for c, shape in self.cameras.items()}
+        normalized, _ = self._sample(np.zeros(self.observation_size, np.float32), rows=2,
+                                     images=blank)
         self.reset()
         return bool(np.any(np.abs(normalized[0] - normalized[1]) > 1e-6))
 
-    def _sample(self, observation: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        """(normalized actions, actions), one row per sample."""
+    def _sample(self, observation: np.ndarray, rows: int, images: dict | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(normalized actions, actions), one row per sample; ``images``: {camera: (H, W, 3)
+        uint8}."""
         torch = self.torch
         obs = np.asarray(observation, np.float32)
         parts = {STATE: obs[:self.state_size], ENVIRONMENT: obs[self.state_size:]}
         batch = {k: torch.from_numpy(parts[k].copy())[None].repeat(rows, 1)
                  for k in self.inputs}
+        for camera in self.cameras:
+            if images is None or camera not in images:
+                raise ValueError(f"the policy needs camera '{camera}'s image")
+            # as LeRobot's dataset gives a decoded frame: float, channels first, 0..1
+            pixels = torch.from_numpy(np.array(images[camera], np.uint8))  # own, writable
+            frame = pixels.permute(2, 0, 1).float().div_(255.0)
+            batch[f"{IMAGES}{camera}"] = frame[None].repeat(rows, 1, 1, 1)
         with torch.inference_mode():
             normalized = self.policy.select_action(self.preprocess(batch))
             action = self.postprocess(normalized)
@@ -137,9 +163,8 @@ class LeRobotLearner:
 
     def predict(self, observation: np.ndarray, images: dict | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
-        """The first sample's action and the samples' standard deviation per element (it
-        reads the state vectors; cameras are not wired into LeRobot learners yet)."""
-        normalized, action = self._sample(observation, self.samples)
+        """The first sample's action and the samples' standard deviation per element."""
+        normalized, action = self._sample(observation, self.samples, images)
         self.last_uncertainty = (float(np.mean(normalized.std(axis=0)))
                                  if self.gives_uncertainty else None)
         return action[0], action.std(axis=0)

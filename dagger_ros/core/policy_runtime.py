@@ -97,15 +97,15 @@ class PolicyRuntime:
                 policy, config = load_vision_checkpoint(path, self.observation_size,
                                                         self.action_size, self.images)
                 content_id = config["content_id"]
-            elif self.images:
-                raise CheckpointError(f"checkpoint {path} does not see the profile's cameras "
-                                      f"({', '.join(self.images)}); train a vision policy")
-            elif is_lerobot_folder(path):
+            elif is_lerobot_folder(path):  # it is refused unless it reads the cameras
                 policy = LeRobotLearner(path, self.state_size,
                                         self.observation_size - self.state_size,
                                         self.action_size, samples=self.lerobot_samples,
-                                        threads=self.torch_threads)
+                                        threads=self.torch_threads, images=self.images)
                 content_id = policy.content_id
+            elif self.images:
+                raise CheckpointError(f"checkpoint {path} does not see the profile's cameras "
+                                      f"({', '.join(self.images)}); train a vision policy")
             else:
                 policy, config = load_checkpoint(path, self.observation_size,
                                                  self.action_size)

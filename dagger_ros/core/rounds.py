@@ -123,11 +123,9 @@ class TrainerConfig(TrainConfig, SensorNoiseConfig):
         if self.warm_start and not node_profile(self.profile, self.task).images:
             raise ConfigError("'warm_start' is for the vision ensemble (a profile with images); "
                               "the vector ensemble retrains from scratch each round")
-        if self.learner == "lerobot" and node_profile(self.profile, self.task).images:
-            raise ConfigError("'learner': lerobot does not take cameras yet (the policy node "
-                              "gives a LeRobot policy the state vectors alone); with images in "
-                              "the profile the trainer trains the vision ensemble "
-                              "(learner: ensemble)")
+        if self.warm_start and self.learner == "lerobot":
+            raise ConfigError("'warm_start' is for the vision ensemble (learner: ensemble); a "
+                              "LeRobot learner fine-tunes the previous round's policy anyway")
         if self.learner == "lerobot":
             import lerobot.policies  # noqa: F401  (registers every policy config type)
             from lerobot.configs.policies import PreTrainedConfig
@@ -259,7 +257,8 @@ def retrain_lerobot(config: TrainerConfig, round_index: int) -> tuple[Path, dict
     path, report = train_round(config, round_index, str(earlier) if earlier else None)
     profile = node_profile(config.profile, config.task)
     policy = LeRobotLearner(path, len(profile.state_names), len(profile.environment_names),
-                            profile.action_size)
+                            profile.action_size,
+                            images={i.name: i.shape for i in profile.images})
     return path, {"policy": policy, "report": report}
 
 

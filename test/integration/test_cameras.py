@@ -88,6 +88,33 @@ def test_lerobot_trains_act_on_the_camera_dataset_as_it_is(recorded, tmp_path):
     assert seen[-1] < seen[0], seen
 
 
+def test_the_trainer_trains_a_lerobot_policy_that_sees_the_camera(recorded, tmp_path):
+    """learner: lerobot with a camera: lerobot-train's ACT reads the video; the policy
+    runtime feeds it the profile's camera; the trainer evaluates it on rendered frames."""
+    from dagger_ros.core.config import from_mapping
+    from dagger_ros.core.policy_runtime import PolicyRuntime
+    from dagger_ros.core.rounds import TrainerConfig, evaluate_policy, retrain
+
+    root, sent = recorded
+    config = from_mapping(TrainerConfig, {
+        "task": "reach_camera", "dataset_root": str(root), "repo_id": "local/dagger_ros",
+        "run_dir": str(tmp_path), "learner": "lerobot", "lerobot_steps": 6,
+        "lerobot_batch_size": 4, "eval_episodes": 1,
+        "lerobot_args": [*SMALL_ACT[1:], "--policy.pretrained_backbone_weights=null"]})
+    path, trained = retrain(config, 0)
+    assert (path / "model.safetensors").is_file() and len(trained["report"]["losses"]) == 6
+    inputs = yaml.safe_load((path / "config.json").read_text())["input_features"]
+    assert inputs["observation.images.scene"]["shape"] == [3, 96, 96]
+    runtime = PolicyRuntime(3, 3, 3, images={"scene": (96, 96, 3)})
+    assert runtime.load(str(path)), runtime.last_error
+    image = next(iter(sent.values()))
+    action, _, uncertainty = runtime.act(np.zeros(3), episode=0, images={"scene": image})
+    assert action.shape == (3,) and np.isfinite(action).all() and uncertainty is None
+    assert 0.0 <= evaluate_policy(config, trained["policy"])["success_rate"] <= 1.0
+    blind = PolicyRuntime(3, 3, 3)  # a robot without that camera refuses it by name
+    assert not blind.load(str(path)) and "observation.images.scene" in blind.last_error
+
+
 def camera_profile(tmp_path, kind="sensor_msgs/Image"):
     profile = yaml.safe_load((ROOT / "config/profiles/reach_position.yaml").read_text())
     profile["images"] = [{"name": "wrist", "topic": "/wrist/image", "type": kind,

@@ -90,3 +90,25 @@ def test_a_dataset_with_no_label_at_all_is_named(tmp_path):
     write(tmp_path / "ds", [[0, 0, 0]])
     with pytest.raises(ValueError, match="no frame has an expert label"):
         write_labelled_subset(tmp_path / "ds", "local/t", tmp_path / "subset")
+
+
+def test_a_cameras_frames_travel_with_their_labels(tmp_path):
+    from dagger_ros.core.images import ImageField
+    from dagger_ros.core.recording.reading import load_images
+
+    camera = ImageField("cam", 32, 32)
+    writer = DatasetWriter(tmp_path / "ds", "local/t", 50, OBS, ACT, environment_names=["c"],
+                           images=[camera])
+    for e, labels in enumerate([[1, 1, 0, 0, 1, 1], [0, 1, 1]]):
+        steps = frames(e, 100 * e, labels)
+        for f in steps:  # each frame's image a grey level of its own
+            f.images = {"cam": np.full(camera.shape, 20 + 30 * f.step + 100 * e, np.uint8)}
+        writer.write_episode(steps, end(e, e, "success", len(labels)), "t: DAgger")
+    writer.close()
+    assert write_labelled_subset(tmp_path / "ds", "local/t", tmp_path / "subset")["frames"] == 6
+    levels = load_images(tmp_path / "subset", "local/t", ["cam"])["cam"].reshape(6, -1).mean(1)
+    expected = [20, 50, 140, 170, 150, 180]  # episode 0 steps 0, 1, 4, 5; episode 1 steps 1, 2
+    assert np.abs(levels - expected).max() < 4, levels  # video coding moves a level a little
+    subset = open_dataset(tmp_path / "subset", "local/t")  # and LeRobot decodes it too
+    assert subset.meta.video_keys == ["observation.images.cam"]
+    assert abs(float(subset[3]["observation.images.cam"].mean()) * 255 - 170) < 4

@@ -2,6 +2,8 @@
 answers with LeRobot's processors and action queue; a folder that does not fit the robot is
 refused naming it; a gate that needs an uncertainty refuses a policy that has none."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -156,3 +158,46 @@ def test_a_gate_that_needs_uncertainty_refuses_a_policy_without_one():
                           kind="lerobot/diffusion")
     assert sampled.on_policy_status(status).checkpoint_id == "00000000000000cd"
     assert sampled.policy_active and sampled.refused is None
+
+
+@pytest.fixture(scope="module")
+def act_camera_folder(tmp_path_factory):
+    """ACT reading one 32x32 camera beside the state (no ImageNet weights: offline)."""
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.act.configuration_act import ACTConfig
+    from lerobot.policies.act.modeling_act import ACTPolicy
+
+    shapes = features(STATE, 0, ACT)
+    shapes["input_features"]["observation.images.cam"] = PolicyFeature(FeatureType.VISUAL,
+                                                                        (3, 32, 32))
+    return save_policy(tmp_path_factory.mktemp("act_cam") / "pretrained_model", ACTPolicy,
+                       ACTConfig(**shapes, dim_model=32, n_heads=2, dim_feedforward=64,
+                                 n_encoder_layers=1, chunk_size=1, n_action_steps=1,
+                                 pretrained_backbone_weights=None, device="cpu",
+                                 push_to_hub=False))
+
+
+def test_a_lerobot_policy_sees_the_profiles_camera(act_camera_folder):
+    runtime = PolicyRuntime(STATE, ACT, STATE, images={"cam": (32, 32, 3)})
+    assert runtime.load(str(act_camera_folder)), runtime.last_error
+    assert runtime.status().kind == "lerobot/act"
+    dark, bright = np.zeros((32, 32, 3), np.uint8), np.full((32, 32, 3), 255, np.uint8)
+    seen = [runtime.act(np.zeros(STATE), episode=e, images={"cam": image})[0]
+            for e, image in enumerate((dark, bright, dark))]
+    assert np.allclose(seen[0], seen[2], atol=1e-5)  # the same scene, the same answer
+    assert not np.allclose(seen[0], seen[1], atol=1e-4)  # the image reaches the policy
+    with pytest.raises(ValueError, match="camera 'cam'"):
+        runtime.act(np.zeros(STATE), episode=9, images={})
+
+
+@pytest.mark.parametrize("images,culprit", [
+    ({"cam": (64, 64, 3)}, r"observation.images.cam is \(3, 32, 32\), the profile's camera "
+                           r"gives \(3, 64, 64\)"),
+    ({}, "it reads observation.images.cam, which the profile does not give"),
+    ({"cam": (32, 32, 3), "wrist": (32, 32, 3)}, "it does not read camera 'wrist'"),
+])
+def test_a_lerobot_policy_for_other_cameras_is_refused(act_camera_folder, images, culprit):
+    runtime = PolicyRuntime(STATE, ACT, STATE, images=images)
+    assert not runtime.load(str(act_camera_folder))
+    assert re.search(culprit, runtime.last_error), runtime.last_error
+    assert str(act_camera_folder) in runtime.last_error

@@ -118,40 +118,43 @@ def load_images(root: str | Path, repo_id: str = "local/dagger_ros", cameras=(),
     vectors of, while a recorder may be appending): each episode's video decoded once, in
     sequence (PyAV), from its from_timestamp on; far faster than LeRobot's per-frame seeks
     when a trainer needs them all."""
-    import av
-
     dataset = open_dataset(root, repo_id)
     episodes_meta = dataset.meta.episodes
     count = len(episodes_meta) if episodes is None else episodes
     if count > len(episodes_meta):
         raise DatasetError(f"{root} has {len(episodes_meta)} episodes, {count} asked for")
-    fps = dataset.meta.fps
     out = {}
     for name in cameras:
         key = f"observation.images.{name}"
         if key not in dataset.meta.video_keys:
             raise DatasetError(f"{root} has no video feature {key}")
-        parts = []
-        for ep in range(count):
-            row = episodes_meta[ep]
-            length = int(row["length"])
-            path = Path(root) / dataset.meta.video_path.format(
-                video_key=key, chunk_index=int(row[f"videos/{key}/chunk_index"]),
-                file_index=int(row[f"videos/{key}/file_index"]))
-            first = int(round(float(row[f"videos/{key}/from_timestamp"]) * fps))
-            frames = []
-            with av.open(str(path)) as container:
-                for i, frame in enumerate(container.decode(video=0)):
-                    if i >= first:
-                        frames.append(frame.to_ndarray(format="rgb24"))
-                    if len(frames) == length:
-                        break
-            if len(frames) != length:
-                raise DatasetError(f"{path}: {len(frames)} frames decoded for episode {ep}'s "
-                                   f"{length}")
-            parts.append(np.stack(frames))
-        out[name] = np.concatenate(parts)
+        out[name] = np.concatenate([episode_video(dataset, root, key, ep)
+                                    for ep in range(count)])
     return out
+
+
+def episode_video(dataset, root: str | Path, key: str, episode: int) -> np.ndarray:
+    """Episode ``episode``'s frames of video feature ``key``, (length, H, W, 3) uint8,
+    decoded in sequence (PyAV) from its from_timestamp on; ``dataset``: open_dataset's."""
+    import av
+
+    row = dataset.meta.episodes[episode]
+    length = int(row["length"])
+    path = Path(root) / dataset.meta.video_path.format(
+        video_key=key, chunk_index=int(row[f"videos/{key}/chunk_index"]),
+        file_index=int(row[f"videos/{key}/file_index"]))
+    first = int(round(float(row[f"videos/{key}/from_timestamp"]) * dataset.meta.fps))
+    frames = []
+    with av.open(str(path)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i >= first:
+                frames.append(frame.to_ndarray(format="rgb24"))
+            if len(frames) == length:
+                break
+    if len(frames) != length:
+        raise DatasetError(f"{path}: {len(frames)} frames decoded for episode {episode}'s "
+                           f"{length}")
+    return np.stack(frames)
 
 
 def read_provenance(root: str | Path, repo_id: str = "local/dagger_ros") -> list[SavedEpisode]:

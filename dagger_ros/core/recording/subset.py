@@ -6,8 +6,9 @@ uncertainty, budget, human or async gate, or the robot was held) stores zeros in
 ``action``; LeRobot's policies would learn those zeros as the expert's answer. So each
 episode's labelled frames are split into runs of consecutive frames, and each run becomes
 one episode of the subset: an action chunk (ACT, Diffusion) never spans a gap where the
-label is missing. Every other column is copied as it is, provenance included; timestamps
-restart at 0 in each run. A budget gate's lone labels are 1-frame runs, which LeRobot
+label is missing. Every other column is copied as it is, provenance included, and each
+camera's video is decoded and the kept frames encoded again; timestamps restart at 0 in
+each run. A budget gate's lone labels are 1-frame runs, which LeRobot
 stores with statistics of another type than longer ones (see lerobot_shim). The subset is
 built in a sibling folder and moved into place, so a kill leaves the previous one or none,
 never half of one.
@@ -27,7 +28,7 @@ from dagger_ros.core.recording.lerobot_shim import (
     one_episode_per_file,
     patch_lerobot,
 )
-from dagger_ros.core.recording.reading import open_dataset
+from dagger_ros.core.recording.reading import episode_video, open_dataset
 
 AUTOMATIC = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 
@@ -72,22 +73,30 @@ def write_labelled_subset(root: str | Path, repo_id: str, out: str | Path) -> di
     tasks = {int(i): str(t) for t, i in
              zip(source.meta.tasks.index, source.meta.tasks["task_index"], strict=True)}
     features = source.meta.features
-    columns = [k for k in features if k not in AUTOMATIC]
+    videos = list(source.meta.video_keys)  # not in the table: decoded per episode below
+    columns = [k for k in features if k not in AUTOMATIC and k not in videos]
     values = {k: np.asarray(table[k]) for k in columns}
+    episode_of = np.asarray(table["episode_index"]).reshape(n)
+    frame_of = np.asarray(table["frame_index"]).reshape(n)
     task_index = np.asarray(table["task_index"]).reshape(n)
     staging = out.with_name(f".{out.name}.building")
     shutil.rmtree(staging, ignore_errors=True)
     subset = LeRobotDataset.create(repo_id, fps=source.meta.fps, features=features,
                                    root=staging, robot_type=source.meta.robot_type,
-                                   use_videos=False)
+                                   use_videos=bool(videos))
     # a file per episode: LeRobot 0.6's buffered metadata writer fails on episodes whose
     # stats differ in type (a 1-frame run, 64-bit ids), as the recorder found before
     one_episode_per_file(subset)
     shaped = {k: values[k].reshape(n, *features[k]["shape"]).astype(features[k]["dtype"])
               for k in columns}
+    decoded: tuple[int, dict] = (-1, {})  # one episode's frames at a time
     for rows in runs:
+        episode = int(episode_of[rows[0]])  # a run lies within one episode
+        if videos and decoded[0] != episode:
+            decoded = (episode, {k: episode_video(source, root, k, episode) for k in videos})
         for i in rows:
             frame = {k: shaped[k][i] for k in columns}
+            frame.update({k: decoded[1][k][int(frame_of[i])] for k in videos})
             frame["task"] = tasks[int(task_index[i])]
             subset.add_frame(frame)
         subset.save_episode()
