@@ -112,8 +112,9 @@ def compare(args) -> int:
     beta_runs = [experiment.Run(Path(args.out) / folder_name(BETA) / f"seed_{s}",
                                 Path(args.out) / folder_name(BETA) / f"seed_{s}" /
                                 "graph.yaml", {}) for s in range(args.seeds)]
-    bc_runs, expert_rate = experiment.baselines_side_by_side(beta_runs, Path(args.out) / "bc",
-                                                             args.parallel)
+    bc_runs, expert_rate = experiment.baselines_side_by_side(
+        beta_runs, Path(args.out) / "bc", args.parallel,
+        report=lambda line: print(f"[compare] {line}", flush=True))
     aggregated = {m: across_seeds(runs) for m, runs in curves.items()}
     bc = across_seeds(bc_runs)
     budget = min(rows[-1]["labels"] for rows in aggregated.values())

@@ -185,18 +185,27 @@ def _bc_job(job: tuple[str, list[int], str]) -> tuple[list[dict], float]:
     return baseline(load_graph(graph_file)["trainer"], labels, Path(out_dir))
 
 
-def baselines_side_by_side(runs: list[Run], out: str | Path,
-                           parallel: int) -> tuple[list[list[dict]], float]:
+def baselines_side_by_side(runs: list[Run], out: str | Path, parallel: int,
+                           report=None) -> tuple[list[list[dict]], float]:
     """BC for each run, at the label counts it reached, with the run's seed (its
-    rollouts and training), in ``parallel`` worker processes; and the expert's success."""
+    rollouts and training), in ``parallel`` worker processes; and the expert's success.
+    ``report(line)`` hears of each run's BC as it ends (it can take minutes)."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     jobs = [(str(run.graph_file), [r["labels"] for r in read_rows(run)],
              str(Path(out) / run.dir.name)) for run in runs]
+    start = time.monotonic()
     with ProcessPoolExecutor(max_workers=max(1, parallel),
                              mp_context=get_context("spawn")) as pool:
-        results = list(pool.map(_bc_job, jobs))
+        futures = [pool.submit(_bc_job, job) for job in jobs]
+        for run, future in zip(runs, futures, strict=True):  # in order; each as it ends
+            bc, _ = future.result()
+            if report:
+                report(f"{run.dir.name}: BC done at {time.monotonic() - start:.0f} s; success "
+                       + ", ".join(f"{r['success_rate']:.0%}" for r in bc) + " at "
+                       + ", ".join(f"{r['labels']:,}" for r in bc) + " labels")
+        results = [f.result() for f in futures]
     return [bc for bc, _ in results], results[0][1]
 
 

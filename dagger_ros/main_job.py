@@ -55,7 +55,8 @@ def run_seeds(args) -> int:
         return 1
     rows = [experiment.read_rows(run) for run in runs]
     print(f"  graphs done in {time.monotonic() - start:.0f} s; BC per seed...", flush=True)
-    bc_runs, expert_rate = experiment.baselines_side_by_side(runs, out / "bc", args.parallel)
+    bc_runs, expert_rate = experiment.baselines_side_by_side(
+        runs, out / "bc", args.parallel, report=lambda line: print(f"  {line}", flush=True))
     agg, bc = across_seeds(rows), across_seeds(bc_runs)
     plot = out / "learning_curve.png"
     plot_comparison({method.name: agg}, bc, expert_rate, None, plot,

@@ -93,3 +93,16 @@ def test_a_one_frame_episode_among_others_leaves_the_dataset_readable(tmp_path):
     reader = LeRobotDataset("local/one", root=root)
     assert reader.num_episodes == 3 and reader.num_frames == 6
     assert int(reader[3]["stamp_ns"]) == stamp
+
+
+def test_lerobots_notice_that_torchcodec_is_missing_is_dropped_and_nothing_else(caplog):
+    import logging
+
+    import dagger_ros  # noqa: F401  (installs the filter)
+
+    logger = logging.getLogger("lerobot.utils.import_utils")
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        logger.warning("'torchcodec' is not available in your platform, falling back to 'pyav'")
+        logger.warning("'torchcodec' is installed but cannot be loaded")
+    assert [r.getMessage() for r in caplog.records] == [
+        "'torchcodec' is installed but cannot be loaded"]

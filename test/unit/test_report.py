@@ -72,7 +72,7 @@ def test_the_main_job_over_seeds_reports_means_intervals_and_ranges(tmp_path, mo
             (run.dir / "metrics.jsonl").write_text("".join(r.encode() + "\n" for r in rows))
         return {run.dir: 0 for run in runs}
 
-    def baselines(runs, out, parallel):
+    def baselines(runs, out, parallel, report=None):
         return [[{"labels": 1000, "success_rate": 0.0}, {"labels": 2000, "success_rate": 0.1}]
                 for _ in runs], 1.0
 
