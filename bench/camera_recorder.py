@@ -15,7 +15,7 @@
    when this user may (root, or an rtprio limit); ``--no-realtime``: all at normal
    priority. The recorder always runs at normal priority, its encoder at nice +10.
 2. The writer alone: ``--write-episodes`` episodes of 150 rendered frames through
-   DatasetWriter (add_frame, save, AV1 encoding, commit), in frames written per second.
+   DatasetWriter (add_frame, save, H.264 encoding, commit), in frames written per second.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import yaml
 
 os.environ.setdefault("ROS_DOMAIN_ID", str(201 - os.getpid() % 30))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-os.environ.setdefault("SVT_LOG", "1")
+os.environ.setdefault("SVT_LOG", "1")  # (should an SVT-AV1 encoder run after all)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -158,7 +158,7 @@ def writer_throughput(folder: Path, episodes: int) -> str:
     writer.close()
     n = episodes * 150
     return (f"{n / seconds:.0f} frames/s written ({episodes} episodes of 150 frames in "
-            f"{seconds:.1f} s, {seconds / episodes:.2f} s per episode: add_frame, save, AV1 "
+            f"{seconds:.1f} s, {seconds / episodes:.2f} s per episode: add_frame, save, H.264 "
             "encoding, commit)")
 
 

@@ -58,7 +58,7 @@ def test_the_simulators_camera_is_recorded_as_video_frame_for_frame(recorded):
     assert dataset.num_frames == sum(p.frames for p in prov)
     table = dataset.hf_dataset.with_format("numpy")
     assert list(table["index"]) == list(range(dataset.num_frames))  # every frame
-    # each frame's image is the one published with its observation (AV1 is lossy: close)
+    # each frame's image is the one published with its observation (H.264 is lossy: close)
     stamps = np.asarray(table["stamp_ns"]).reshape(-1)
     heard = [i for i, s in enumerate(stamps) if int(s) in sent]  # a watcher may miss some
     assert len(heard) > 20

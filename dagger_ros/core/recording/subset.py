@@ -29,6 +29,7 @@ from dagger_ros.core.recording.lerobot_shim import (
     patch_lerobot,
 )
 from dagger_ros.core.recording.reading import episode_video, open_dataset
+from dagger_ros.core.recording.video import rgb_encoder, scheduling_kept
 
 AUTOMATIC = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 
@@ -83,7 +84,7 @@ def write_labelled_subset(root: str | Path, repo_id: str, out: str | Path) -> di
     shutil.rmtree(staging, ignore_errors=True)
     subset = LeRobotDataset.create(repo_id, fps=source.meta.fps, features=features,
                                    root=staging, robot_type=source.meta.robot_type,
-                                   use_videos=bool(videos))
+                                   use_videos=bool(videos), rgb_encoder=rgb_encoder())
     # a file per episode: LeRobot 0.6's buffered metadata writer fails on episodes whose
     # stats differ in type (a 1-frame run, 64-bit ids), as the recorder found before
     one_episode_per_file(subset)
@@ -99,7 +100,8 @@ def write_labelled_subset(root: str | Path, repo_id: str, out: str | Path) -> di
             frame.update({k: decoded[1][k][int(frame_of[i])] for k in videos})
             frame["task"] = tasks[int(task_index[i])]
             subset.add_frame(frame)
-        subset.save_episode()
+        with scheduling_kept(print):
+            subset.save_episode()
         close_episode_files(subset)
     subset.finalize()
     shutil.rmtree(out, ignore_errors=True)

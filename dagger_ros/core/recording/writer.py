@@ -31,6 +31,7 @@ from dagger_ros.core.recording.schema import (
     codes_document,
     episode_provenance,
 )
+from dagger_ros.core.recording.video import rgb_encoder, scheduling_kept
 from dagger_ros.core.records import EpisodeEnd, SavedEpisode
 
 
@@ -50,7 +51,7 @@ class DatasetWriter:
                  images=()):
         from datasets.utils.logging import disable_progress_bar
 
-        # LeRobot encodes video with SVT-AV1, which prints ~20 lines per episode: errors only
+        # should an SVT-AV1 encoder run all the same (see .video), ~20 lines an episode: errors
         os.environ.setdefault("SVT_LOG", "1")
 
         disable_progress_bar()
@@ -94,7 +95,7 @@ class DatasetWriter:
         dataset = LeRobotDataset.create(
             self.repo_id, fps=int(round(self.fps)), features=self.features, root=staging,
             robot_type=self.robot_type or None, use_videos=bool(self.layout.images),
-            metadata_buffer_size=1, video_files_size_in_mb=1e-6)
+            metadata_buffer_size=1, video_files_size_in_mb=1e-6, rgb_encoder=rgb_encoder())
         dataset.finalize()  # nothing written yet; the handle is on the staging folder
         journal.atomic_write_text(staging / CODES_FILE, json.dumps(codes_document(), indent=2))
         journal.commit(staging, [], 0)
@@ -112,7 +113,8 @@ class DatasetWriter:
 
         try:
             dataset = LeRobotDataset.resume(self.repo_id, root=self.root,
-                                            video_backend=VIDEO_BACKEND)
+                                            video_backend=VIDEO_BACKEND,
+                                            rgb_encoder=rgb_encoder())
         except Exception as exc:  # lerobot raises many kinds for a broken folder
             raise DatasetError(f"{self.root} could not be opened for writing as a LeRobot "
                                f"dataset: {type(exc).__name__}: {exc}") from None
@@ -166,7 +168,8 @@ class DatasetWriter:
                 self.dataset.add_frame(row)
             # cameras encoded one after the other in this process: LeRobot's parallel
             # encoding forks the recorder, a multithreaded ROS process, at each save
-            self.dataset.save_episode(parallel_encoding=False)
+            with scheduling_kept(self.log):
+                self.dataset.save_episode(parallel_encoding=False)
             close_episode_files(self.dataset)
             self._check_videos(index, len(rows))
             self._append_provenance(record)

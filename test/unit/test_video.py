@@ -1,0 +1,49 @@
+"""Camera frames are encoded as H.264, and encoding never changes the scheduling of the
+thread that runs it (SVT-AV1, LeRobot's default, raises it to SCHED_FIFO 99 as root)."""
+
+import os
+import threading
+
+import av
+import numpy as np
+
+from dagger_ros.core.images import ImageField
+from dagger_ros.core.recording import DatasetWriter, Frame
+from dagger_ros.core.recording.video import scheduling_kept
+
+from .sample_records import decision, end
+
+
+def test_a_changed_scheduling_is_put_back_and_said():
+    said, seen = [], []
+
+    def body():  # in a thread of its own: the policy is per thread
+        before = os.sched_getscheduler(0)
+        with scheduling_kept(said.append, "the body"):
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))  # allowed to anyone
+        seen.append((before, os.sched_getscheduler(0)))
+        with scheduling_kept(said.append, "the body"):
+            pass
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    assert seen == [(os.SCHED_OTHER, os.SCHED_OTHER)]
+    assert len(said) == 1 and said[0].startswith("the body changed this thread's scheduling")
+
+
+def test_the_recorder_writes_h264_and_leaves_its_threads_scheduling_alone(tmp_path):
+    camera = ImageField("cam", 32, 32)
+    said = []
+    writer = DatasetWriter(tmp_path / "ds", "local/v", 50, ["a"], ["u", "v"], images=[camera],
+                           log=said.append)
+    before = os.sched_getscheduler(0), os.sched_getparam(0)
+    frames = [Frame(s, 0, s, np.zeros(1), decision(s, label=f"0:{s}"),
+                    {"cam": np.full(camera.shape, 8 * s, np.uint8)}) for s in range(20)]
+    writer.write_episode(frames, end(0, 0, "success", 20), "t")
+    writer.close()
+    assert (os.sched_getscheduler(0), os.sched_getparam(0)) == before
+    assert not [line for line in said if "scheduling" in line]  # nothing had to be put back
+    [video] = (tmp_path / "ds").glob("videos/**/*.mp4")
+    with av.open(str(video)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
