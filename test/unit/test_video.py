@@ -47,3 +47,15 @@ def test_the_recorder_writes_h264_and_leaves_its_threads_scheduling_alone(tmp_pa
     [video] = (tmp_path / "ds").glob("videos/**/*.mp4")
     with av.open(str(video)) as container:
         assert container.streams.video[0].codec_context.name == "h264"
+
+
+def test_the_encoder_says_nothing_but_errors(tmp_path, capfd):
+    camera = ImageField("cam", 32, 32)
+    writer = DatasetWriter(tmp_path / "ds", "local/v", 50, ["a"], ["u", "v"], images=[camera],
+                           log=print)
+    frames = [Frame(s, 0, s, np.zeros(1), decision(s, label=f"0:{s}"),
+                    {"cam": np.full(camera.shape, 8 * s, np.uint8)}) for s in range(10)]
+    writer.write_episode(frames, end(0, 0, "success", 10), "t")
+    writer.close()
+    out, err = capfd.readouterr()
+    assert "libx264" not in out + err and "kb/s" not in out + err, err[-500:]

@@ -24,10 +24,34 @@ VIDEO_CODEC = "h264"
 
 
 def rgb_encoder():
-    """LeRobot's encoder settings for a camera feature: H.264, LeRobot's other defaults."""
+    """LeRobot's encoder settings for a camera feature: H.264, LeRobot's other defaults.
+    libav is told to print errors only (see quiet_libav)."""
     from lerobot.configs.video import RGBEncoderConfig
 
+    quiet_libav()
     return RGBEncoderConfig(vcodec=VIDEO_CODEC)
+
+
+AV_LOG_ERROR = 16
+
+
+def quiet_libav() -> bool:
+    """libav's own log level to errors, in the libavutil that PyAV bundles (False where
+    PyAV links another one: then libx264's statistics stay in the log). LeRobot restores
+    libav's default log callback after each video, and libx264 then prints ~10 lines of
+    statistics at the end of every one, into the recorder's log; PyAV's own
+    ``av.logging.set_level`` filters only its Python callback, not that one."""
+    import ctypes
+    import glob
+
+    import av
+
+    found = glob.glob(os.path.join(os.path.dirname(av.__file__), os.pardir, "av.libs",
+                                   "libavutil*.so*"))
+    if not found:
+        return False
+    ctypes.CDLL(found[0]).av_log_set_level(AV_LOG_ERROR)  # the library already loaded
+    return True
 
 
 def _scheduling() -> tuple[int, int]:
