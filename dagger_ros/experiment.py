@@ -190,7 +190,7 @@ def baselines_side_by_side(runs: list[Run], out: str | Path, parallel: int,
     """BC for each run, at the label counts it reached, with the run's seed (its
     rollouts and training), in ``parallel`` worker processes; and the expert's success.
     ``report(line)`` hears of each run's BC as it ends (it can take minutes)."""
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
     jobs = [(str(run.graph_file), [r["labels"] for r in read_rows(run)],
@@ -199,8 +199,10 @@ def baselines_side_by_side(runs: list[Run], out: str | Path, parallel: int,
     with ProcessPoolExecutor(max_workers=max(1, parallel),
                              mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(_bc_job, job) for job in jobs]
-        for run, future in zip(runs, futures, strict=True):  # in order; each as it ends
+        of = dict(zip(futures, runs, strict=True))
+        for future in as_completed(futures):  # each as it ends
             bc, _ = future.result()
+            run = of[future]
             if report:
                 report(f"{run.dir.name}: BC done at {time.monotonic() - start:.0f} s; success "
                        + ", ".join(f"{r['success_rate']:.0%}" for r in bc) + " at "

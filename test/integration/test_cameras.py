@@ -110,6 +110,21 @@ def test_the_trainer_trains_a_lerobot_policy_that_sees_the_camera(recorded, tmp_
     image = next(iter(sent.values()))
     action, _, uncertainty = runtime.act(np.zeros(3), episode=0, images={"scene": image})
     assert action.shape == (3,) and np.isfinite(action).all() and uncertainty is None
+    # a camera frame reaches it as LeRobot's loader gave frames to lerobot-train
+    import torch
+
+    from dagger_ros.core.recording.reading import load_images, open_dataset
+
+    item = open_dataset(root, "local/dagger_ros")[5]
+    frame = load_images(root, "local/dagger_ros", ["scene"], 1)["scene"][5]  # uint8, HWC
+    learner = runtime.policy
+    learner.reset()
+    ours, _ = learner.predict(item["observation.state"].numpy(), {"scene": frame})
+    learner.reset()
+    batch = {k: item[k][None] for k in ("observation.state", "observation.images.scene")}
+    with torch.inference_mode():
+        theirs = learner.postprocess(learner.policy.select_action(learner.preprocess(batch)))
+    assert np.allclose(ours, theirs.numpy().reshape(-1), atol=1e-4), (ours, theirs)
     assert 0.0 <= evaluate_policy(config, trained["policy"])["success_rate"] <= 1.0
     blind = PolicyRuntime(3, 3, 3)  # a robot without that camera refuses it by name
     assert not blind.load(str(path)) and "observation.images.scene" in blind.last_error

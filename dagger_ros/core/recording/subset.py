@@ -100,8 +100,8 @@ def write_labelled_subset(root: str | Path, repo_id: str, out: str | Path) -> di
             frame.update({k: decoded[1][k][int(frame_of[i])] for k in videos})
             frame["task"] = tasks[int(task_index[i])]
             subset.add_frame(frame)
-        with scheduling_kept(print):
-            subset.save_episode()
+        with scheduling_kept(print):  # one camera after the other: no fork of the trainer
+            subset.save_episode(parallel_encoding=False)
         close_episode_files(subset)
     subset.finalize()
     shutil.rmtree(out, ignore_errors=True)

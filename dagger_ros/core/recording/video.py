@@ -32,26 +32,22 @@ def rgb_encoder():
     return RGBEncoderConfig(vcodec=VIDEO_CODEC)
 
 
-AV_LOG_ERROR = 16
+def quiet_libav() -> None:
+    """libav's own log level to errors. LeRobot restores libav's default log callback after
+    each video, and libx264 then prints ~10 lines of statistics at the end of every one,
+    into the recorder's log; ``av.logging.set_level`` filters only PyAV's Python callback,
+    so this sets libav's level itself."""
+    import av.logging
+
+    av.logging.set_libav_level(av.logging.ERROR)
 
 
-def quiet_libav() -> bool:
-    """libav's own log level to errors, in the libavutil that PyAV bundles (False where
-    PyAV links another one: then libx264's statistics stay in the log). LeRobot restores
-    libav's default log callback after each video, and libx264 then prints ~10 lines of
-    statistics at the end of every one, into the recorder's log; PyAV's own
-    ``av.logging.set_level`` filters only its Python callback, not that one."""
-    import ctypes
-    import glob
+POLICIES = {os.SCHED_OTHER: "SCHED_OTHER", os.SCHED_FIFO: "SCHED_FIFO", os.SCHED_RR: "SCHED_RR",
+            os.SCHED_BATCH: "SCHED_BATCH", os.SCHED_IDLE: "SCHED_IDLE"}
 
-    import av
 
-    found = glob.glob(os.path.join(os.path.dirname(av.__file__), os.pardir, "av.libs",
-                                   "libavutil*.so*"))
-    if not found:
-        return False
-    ctypes.CDLL(found[0]).av_log_set_level(AV_LOG_ERROR)  # the library already loaded
-    return True
+def _name(policy: int, priority: int) -> str:
+    return f"{POLICIES.get(policy, f'policy {policy}')} {priority}"
 
 
 def _scheduling() -> tuple[int, int]:
@@ -61,13 +57,18 @@ def _scheduling() -> tuple[int, int]:
 @contextlib.contextmanager
 def scheduling_kept(log=print, what: str = "the video encoder"):
     """Run the body; if it changed the calling thread's scheduling policy or real-time
-    priority (Linux: per thread), put them back and ``log`` what ``what`` did."""
+    priority (Linux: per thread), put them back and ``log`` what ``what`` did. A restore
+    the system refuses is logged, never raised: what the body wrote stays written."""
     before = _scheduling()
     try:
         yield
     finally:
         after = _scheduling()
         if after != before:
-            os.sched_setscheduler(0, before[0], os.sched_param(before[1]))
-            log(f"{what} changed this thread's scheduling (policy {after[0]}, priority "
-                f"{after[1]}); put back to policy {before[0]}, priority {before[1]}")
+            try:
+                os.sched_setscheduler(0, before[0], os.sched_param(before[1]))
+                log(f"{what} changed this thread's scheduling to {_name(*after)}; put back "
+                    f"to {_name(*before)}")
+            except OSError as exc:
+                log(f"{what} changed this thread's scheduling to {_name(*after)}, and it "
+                    f"could not be put back to {_name(*before)}: {exc.strerror}")
