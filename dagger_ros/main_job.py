@@ -151,7 +151,13 @@ def run(args) -> int:
 def baseline_and_report(run_dir: Path, trainer, rows: list[dict], method) -> int:
     from tqdm import tqdm
 
-    from dagger_ros.core.report import plot_learning_curve, summarize, write_json, write_report
+    from dagger_ros.core.report import (
+        ensemble_name,
+        plot_learning_curve,
+        summarize,
+        write_json,
+        write_report,
+    )
 
     labels = [r["labels"] for r in rows]
     bar = tqdm(total=len(labels), desc="BC baseline", unit="fit", file=sys.stdout)
@@ -160,7 +166,7 @@ def baseline_and_report(run_dir: Path, trainer, rows: list[dict], method) -> int
     bar.close()
     write_json(run_dir / "bc_metrics.json", bc)
     plot = run_dir / "learning_curve.png"
-    bc_learner = "; BC: ensemble MLP" if trainer.learner == "lerobot" else ""
+    bc_learner = f"; BC: {ensemble_name(trainer)}" if trainer.learner == "lerobot" else ""
     plot_learning_curve(rows, bc, expert_rate, plot,
                         f"{trainer.task}: success vs expert labels, {method.title}"
                         f"{bc_learner}; eval on held-out seeds", method.name)

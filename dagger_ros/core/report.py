@@ -48,14 +48,20 @@ class Method:
         return f"{self.name} ({self.parameters}; {self.learner} learner)"
 
 
-def describe_method(gating, trainer) -> Method:
-    """The method a graph runs, from its supervisor's gating config and its trainer's."""
-    name, intervention = METHOD_NAMES[gating.gating]
+def ensemble_name(trainer) -> str:
+    """Our ensemble for the trainer's profile (what BC trains, and the default learner):
+    the vision ensemble where the profile has cameras."""
     from dagger_ros.core.profile import node_profile
 
     cameras = node_profile(trainer.profile, trainer.task).images
+    return "vision ensemble (CNN)" if cameras else "ensemble MLP"
+
+
+def describe_method(gating, trainer) -> Method:
+    """The method a graph runs, from its supervisor's gating config and its trainer's."""
+    name, intervention = METHOD_NAMES[gating.gating]
     learner = (f"LeRobot {trainer.lerobot_policy}" if trainer.learner == "lerobot"
-               else "vision ensemble (CNN)" if cameras else "ensemble MLP")
+               else ensemble_name(trainer))
     return Method(name, gating.describe_gating(), learner, gating.gating == "beta",
                   intervention)
 

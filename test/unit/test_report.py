@@ -4,7 +4,7 @@ that apply to it."""
 import pytest
 
 from dagger_ros.core.config import from_mapping
-from dagger_ros.core.report import describe_method, round_table, write_report
+from dagger_ros.core.report import describe_method, ensemble_name, round_table, write_report
 from dagger_ros.core.rounds import TrainerConfig
 from dagger_ros.core.supervisor import SupervisorConfig
 
@@ -37,6 +37,17 @@ def test_each_gate_names_its_method_and_its_columns(gating, name, beta, column):
     assert ("0.250" in row(ROW)) == beta  # no beta column where beta means nothing
     assert len(row(ROW)) == len(head)  # the columns line up
     assert ("12%" in row(ROW)) == (column is not None)
+
+
+def test_the_learner_and_bcs_ensemble_are_named_for_the_profile():
+    def trainer(**values):
+        return from_mapping(TrainerConfig, {"task": "reach_camera", **values})
+
+    gating = from_mapping(SupervisorConfig, {"task": "reach_camera"})
+    assert ensemble_name(trainer()) == "vision ensemble (CNN)"
+    assert ensemble_name(trainer(task="drive")) == "ensemble MLP"
+    assert describe_method(gating, trainer()).learner == "vision ensemble (CNN)"
+    assert describe_method(gating, trainer(learner="lerobot")).learner == "LeRobot act"
 
 
 def test_hg_dagger_report_says_hg_dagger_and_shows_no_beta(tmp_path):
